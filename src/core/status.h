@@ -20,24 +20,27 @@ namespace portico {
 
 enum class Code {
   kOk,
-  kInvalidArgument,     // 400: the request is malformed or a value is out of range
-  kUnauthenticated,     // 401: credentials missing or wrong
-  kPermissionDenied,    // 403: authenticated but not allowed
-  kNotFound,            // 404
-  kMethodNotAllowed,    // 405
-  kConflict,            // 409: already exists, or a state conflict
-  kPreconditionFailed,  // 412 / 409-style domain precondition
-  kPayloadTooLarge,     // 413
-  kUnsupportedMedia,    // 415
-  kRangeNotSatisfiable, // 416
-  kTooManyRequests,     // 429
-  kInternal,            // 500: a server fault, never the client's
-  kUnavailable,         // 503: a dependency is down; retry later
-  kTimeout,             // 504 / request timeout
+  kInvalidArgument,      // 400: the request is malformed or a value is out of range
+  kUnauthenticated,      // 401: credentials missing or wrong
+  kPermissionDenied,     // 403: authenticated but not allowed
+  kNotFound,             // 404
+  kMethodNotAllowed,     // 405
+  kConflict,             // 409: already exists, or a state conflict
+  kPreconditionFailed,   // 412 / 409-style domain precondition
+  kPayloadTooLarge,      // 413
+  kUnsupportedMedia,     // 415
+  kRangeNotSatisfiable,  // 416
+  kTooManyRequests,      // 429
+  kInternal,             // 500: a server fault, never the client's
+  kUnavailable,          // 503: a dependency is down; retry later
+  kTimeout,              // 504 / request timeout
 };
 
 // The HTTP status a Code maps to. The single place this mapping is written.
 int HttpStatusFor(Code code);
+
+// The Code a received HTTP status stands for (the inverse of HttpStatusFor, for clients).
+Code CodeForHttpStatus(int http_status);
 
 // The default `error` id for a Code when none is given ("invalid_request", "not_found", ...).
 std::string_view DefaultErrorId(Code code);
@@ -88,9 +91,9 @@ Status OAuthInvalidToken(std::string message);          // 401 invalid_token
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  StatusOr(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   StatusOr(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
-    if (std::get<Status>(v_).ok()) std::abort();  // an OK status carries no value: a bug
+    if (std::get<Status>(v_).ok()) std::abort();     // an OK status carries no value: a bug
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -117,10 +120,10 @@ class [[nodiscard]] StatusOr {
 }  // namespace portico
 
 // Early-return helpers. PORTICO_ASSIGN_OR_RETURN(auto x, Expr()) declares x or returns the error.
-#define PORTICO_RETURN_IF_ERROR(expr)            \
-  do {                                           \
-    ::portico::Status _st = (expr);              \
-    if (!_st.ok()) return _st;                   \
+#define PORTICO_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::portico::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 #define PORTICO_CONCAT_INNER(a, b) a##b

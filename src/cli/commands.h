@@ -1,0 +1,22 @@
+// The portico command's subcommands, each registered on the CLI11 app by one function.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cli_context.h"
+
+namespace portico::cli {
+
+// `portico serve ims` — runs one service in the foreground.
+void AddServeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
+// `portico up` — runs every service on the embedded defaults and connects them.
+void AddUpCommand(CLI::App& app, GlobalFlags& flags, int& exit_code);
+// `portico console ...` — the developer console: projects, APIs, credentials, signing keys.
+void AddConsoleCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
+
+// Blocks SIGINT and SIGTERM in the calling thread (call before starting service threads, which
+// inherit the mask) and later waits for one of them.
+void BlockStopSignals();
+int WaitForStopSignal();
+
+}  // namespace portico::cli

@@ -1,0 +1,118 @@
+#include "core/log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+#include "core/json.h"
+
+namespace portico::log {
+namespace {
+
+std::mutex g_mutex;
+int g_fd = STDERR_FILENO;
+std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
+thread_local std::string t_service;
+thread_local std::string t_request_id;
+
+constexpr std::array<std::string_view, 4> kLevelNames = {"debug", "info", "warn", "error"};
+
+// Substrings of field names that hold secrets. Lower-case comparison.
+constexpr std::array<std::string_view, 12> kSecretWords = {
+    "password",  "secret",     "token",      "authorization", "cookie",     "private",
+    "assertion", "credential", "passphrase", "api_key",       "master_key", "signature"};
+
+void Redact(nlohmann::json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (IsSecretFieldName(it.key())) {
+        it.value() = "[redacted]";
+      } else {
+        Redact(it.value());
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& v : j) Redact(v);
+  }
+}
+
+std::string Timestamp() {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+}  // namespace
+
+bool IsSecretFieldName(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto w : kSecretWords) {
+    if (lower.find(w) != std::string::npos) return true;
+  }
+  return false;
+}
+
+Status OpenFile(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return Internal("cannot open log file " + path.string());
+  std::lock_guard lock(g_mutex);
+  if (g_fd != STDERR_FILENO) ::close(g_fd);
+  g_fd = fd;
+  return Status::Ok();
+}
+
+void SetMinimumLevel(Level level) { g_min_level = static_cast<int>(level); }
+
+void Write(Level level, std::string_view event, nlohmann::json fields) {
+  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
+  if (!fields.is_object()) fields = nlohmann::json{{"value", std::move(fields)}};
+  Redact(fields);
+  nlohmann::json line = nlohmann::json::object();
+  line["ts"] = Timestamp();
+  line["level"] = kLevelNames[static_cast<int>(level)];
+  if (!t_service.empty()) line["service"] = t_service;
+  line["event"] = event;
+  if (!t_request_id.empty()) line["request_id"] = t_request_id;
+  for (auto& [k, v] : fields.items()) line[k] = std::move(v);
+  std::string text = JsonDump(line);
+  text += '\n';
+  std::lock_guard lock(g_mutex);
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    ssize_t n = ::write(g_fd, p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+ContextScope::ContextScope(std::string service, std::string request_id)
+    : saved_service_(std::move(t_service)), saved_request_id_(std::move(t_request_id)) {
+  t_service = std::move(service);
+  t_request_id = std::move(request_id);
+}
+
+ContextScope::~ContextScope() {
+  t_service = std::move(saved_service_);
+  t_request_id = std::move(saved_request_id_);
+}
+
+const std::string& CurrentRequestId() { return t_request_id; }
+const std::string& CurrentService() { return t_service; }
+
+}  // namespace portico::log
