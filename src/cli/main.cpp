@@ -1,5 +1,8 @@
 // portico: one binary for every service and every admin and user flow.
 #include <iostream>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -22,12 +25,16 @@ int main(int argc, char** argv) {
   portico::cli::AddServeCommands(app, flags, exit_code);
   portico::cli::AddUpCommand(app, flags, exit_code);
   portico::cli::AddConsoleCommands(app, flags, exit_code);
+  // A parse error can stop CLI11 before it has set --json: look for the flag ourselves.
+  bool wants_json = false;
+  for (int i = 1; i < argc; ++i) wants_json |= std::string_view(argv[i]) == "--json";
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (flags.json && e.get_exit_code() != 0) {
-      std::cout << "{\"error\": \"invalid_request\", \"error_description\": \"" << e.what()
-                << "\"}\n";
+    if ((flags.json || wants_json) && e.get_exit_code() != 0) {
+      std::cout
+          << nlohmann::json{{"error", "invalid_request"}, {"error_description", e.what()}}.dump(2)
+          << "\n";
       return 2;
     }
     return app.exit(e);

@@ -1,5 +1,6 @@
 #include <signal.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -79,6 +80,11 @@ void AddServeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       return;
     }
     if (auto lf = config->GetString("log_file"); !lf.empty()) {
+      // The log may live inside a data folder the service has not made yet.
+      std::error_code ec;
+      if (auto parent = std::filesystem::path(lf).parent_path(); !parent.empty()) {
+        std::filesystem::create_directories(parent, ec);
+      }
       if (Status st = log::OpenFile(lf); !st.ok()) {
         exit_code = ctx.Fail(st);
         return;

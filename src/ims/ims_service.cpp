@@ -74,7 +74,9 @@ StatusOr<std::unique_ptr<ImsService>> ImsService::Start(const ImsOptions& o) {
   p.console = std::make_unique<ConsoleService>(*p.store, clock, p.settings);
   p.admin = std::make_unique<AdminService>(*p.store, *p.tokens, clock);
   AddImsRoutes(router, {p.tokens.get(), p.console.get(), p.admin.get(), p.keys.get(), settings});
-  http::AddStandardRoutes(router, &p.metrics, nullptr, "Portico identity service");
+  store::SqlDatabase* db = p.db.get();
+  http::AddStandardRoutes(router, &p.metrics, [db] { return db->Execute("SELECT 1").status(); },
+                          "Portico identity service");
   p.server = std::make_unique<http::Server>(so, std::move(router), &p.metrics);
   PORTICO_RETURN_IF_ERROR(p.server->Listen());
   // Nothing is served between Listen and Start, so the rules see the final URL from the start.

@@ -122,7 +122,9 @@ struct HttpClient::Impl {
     auto set_headers = [&](auto& msg) {
       msg.set(bhttp::field::host, t.host + ":" + t.port);
       msg.set(bhttp::field::user_agent, "portico");
-      for (const auto& [n, v] : req.headers.fields()) msg.set(n, v);
+      // The caller's fields replace ours; a name the caller repeats is sent repeated.
+      for (const auto& [n, v] : req.headers.fields()) msg.erase(n);
+      for (const auto& [n, v] : req.headers.fields()) msg.insert(n, v);
       if (!req.headers.Get("X-Request-Id") && !log::CurrentRequestId().empty()) {
         msg.set("X-Request-Id", log::CurrentRequestId());
       }

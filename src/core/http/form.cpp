@@ -162,7 +162,8 @@ StatusOr<std::string> MultipartBoundary(std::string_view content_type) {
   return InvalidArgument("multipart Content-Type has no boundary");
 }
 
-MultipartReader::MultipartReader(BodyReader& body, std::string boundary, MultipartLimits limits)
+MultipartReader::MultipartReader(BodyReader& body, const std::string& boundary,
+                                 MultipartLimits limits)
     : body_(body), delimiter_("\r\n--" + boundary), limits_(limits) {
   buffer_ = "\r\n";  // so the first delimiter, at the very start of the body, matches too
 }

@@ -45,7 +45,7 @@ StatusOr<std::string> MultipartBoundary(std::string_view content_type);
 
 class MultipartReader {
  public:
-  MultipartReader(BodyReader& body, std::string boundary, MultipartLimits limits = {});
+  MultipartReader(BodyReader& body, const std::string& boundary, MultipartLimits limits = {});
 
   // Moves to the next part, skipping what is left of the current one. Returns nullopt after the
   // closing delimiter. Fails on a malformed body (kInvalidArgument) or too many parts.

@@ -104,8 +104,9 @@ Status BodyError(const beast::error_code& ec, uint64_t limit) {
 class LiveBodyReader final : public BodyReader {
  public:
   LiveBodyReader(Connection& c, Parser& parser, bool expect_continue, uint64_t limit,
-                 std::chrono::milliseconds timeout)
-      : c_(c),
+                 std::chrono::milliseconds timeout, const std::atomic<bool>& io_stopped)
+      : io_stopped_(io_stopped),
+        c_(c),
         parser_(parser),
         expect_continue_(expect_continue),
         limit_(limit),
@@ -127,6 +128,14 @@ class LiveBodyReader final : public BodyReader {
           co_return co_await ReadBodySome(c_, parser_, buf.data(), buf.size(), timeout_);
         },
         asio::use_future);
+    // If the I/O threads are gone (a forced stop), the read can never complete: give up.
+    while (fut.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready) {
+      if (io_stopped_) {
+        failed_ = true;
+        failed_status_ = Unavailable("the server is stopping");
+        return Status(failed_status_);
+      }
+    }
     auto [ec, n] = fut.get();
     if (ec) {
       failed_ = true;
@@ -139,6 +148,7 @@ class LiveBodyReader final : public BodyReader {
   bool started() const { return continue_sent_ || !expect_continue_; }
 
  private:
+  const std::atomic<bool>& io_stopped_;
   Connection& c_;
   Parser& parser_;
   bool expect_continue_;
@@ -176,6 +186,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
+  std::atomic<bool> io_stopped{false};
   uint16_t bound_port = 0;
 
   std::mutex mu;
@@ -186,8 +197,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   awaitable<void> Serve(std::shared_ptr<Connection> c);
   awaitable<bool> WriteResponse(Connection& c, Response& res, bool head, bool keep_alive,
                                 const std::string& request_id, AccessRecord& rec);
-  awaitable<void> WriteError(Connection& c, const Status& st, const std::string& request_id,
-                             AccessRecord& rec);
   void Record(const AccessRecord& rec);
 };
 
@@ -250,12 +259,6 @@ void Server::Impl::Record(const AccessRecord& rec) {
                                {"remote", rec.remote},
                                {"duration_ms", secs * 1000}});
   }
-}
-
-awaitable<void> Server::Impl::WriteError(Connection& c, const Status& st,
-                                         const std::string& request_id, AccessRecord& rec) {
-  Response res = Response::Error(st);
-  co_await WriteResponse(c, res, false, false, request_id, rec);
 }
 
 awaitable<bool> Server::Impl::WriteResponse(Connection& c, Response& res, bool head,
@@ -369,16 +372,16 @@ awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> c) {
     std::string request_id = MakeRequestId();
     rec.request_id = request_id;
     if (hec) {
+      // A header deadline closes the socket itself: there is nobody left to answer.
       if (hec == bhttp::error::end_of_stream || hec == asio::error::eof ||
-          hec == asio::error::connection_reset || hec == asio::error::operation_aborted) {
+          hec == asio::error::connection_reset || hec == asio::error::operation_aborted ||
+          hec == beast::error::timeout) {
         co_return;
       }
       Status st = hec == bhttp::error::header_limit
                       ? Status(Code::kInvalidArgument, "request_header_too_large",
                                "request header exceeds " +
                                    std::to_string(options.max_header_bytes) + " bytes")
-                  : hec == beast::error::timeout
-                      ? Status(Code::kTimeout, "request header not received in time")
                       : InvalidArgument("malformed HTTP request");
       Response res = Response::Error(st);
       if (hec == bhttp::error::header_limit) res.status = 431;
@@ -499,7 +502,7 @@ awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> c) {
       reader = std::make_unique<StringBodyReader>(std::move(body));
     } else {
       auto lr = std::make_unique<LiveBodyReader>(*c, parser, expect_continue, limit,
-                                                 options.body_timeout);
+                                                 options.body_timeout, io_stopped);
       live = lr.get();
       reader = std::move(lr);
     }
@@ -621,11 +624,18 @@ void Server::Stop(std::chrono::milliseconds grace) {
     std::unique_lock lock(im.mu);
     im.cv.wait_for(lock, std::chrono::milliseconds(2000), [&im] { return im.connections.empty(); });
   }
+  im.io_stopped = true;
   im.ioc.stop();
   for (auto& t : im.threads) {
     if (t.joinable()) t.join();
   }
   im.pool.join();
+  // The close posted above may not have run before the I/O threads stopped: a listening socket
+  // left open would accept connections nobody answers.
+  if (im.acceptor) {
+    beast::error_code ignored;
+    im.acceptor->close(ignored);
+  }
 }
 
 }  // namespace portico::http
