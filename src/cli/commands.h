@@ -13,6 +13,12 @@ void AddServeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddUpCommand(CLI::App& app, GlobalFlags& flags, int& exit_code);
 // `portico console ...` — the developer console: projects, APIs, credentials, signing keys.
 void AddConsoleCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
+// `portico serve author` and `portico author ...` (upload, folders, integration, publish).
+// Called after AddServeCommands: it adds to the `serve` subcommand.
+void AddAuthorCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
+// `portico serve portal` and `portico portal ...` (tenants, ls, download).
+// Called after AddServeCommands: it adds to the `serve` subcommand.
+void AddPortalCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 
 // Blocks SIGINT and SIGTERM in the calling thread (call before starting service threads, which
 // inherit the mask) and later waits for one of them.
