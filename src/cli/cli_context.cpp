@@ -52,6 +52,22 @@ StatusOr<std::string> CliContext::ImsUrl() const {
   return url;
 }
 
+StatusOr<std::string> CliContext::PortalUrl() const {
+  std::string url = Pick(flags_.portal, "PORTICO_PORTAL", "portal");
+  if (url.empty())
+    return InvalidArgument(
+        "no portal: give --portal URL, set PORTICO_PORTAL, or --data DIR of 'portico up'");
+  return url;
+}
+
+StatusOr<std::string> CliContext::Tenant() const {
+  std::string tenant = Pick(flags_.tenant, "PORTICO_TENANT", "tenant");
+  if (tenant.empty())
+    return InvalidArgument(
+        "no tenant: give --tenant ID, set PORTICO_TENANT, or --data DIR of 'portico up'");
+  return tenant;
+}
+
 StatusOr<std::string> CliContext::Org(ims::ImsClient& client) const {
   std::string org = Pick(flags_.org, "PORTICO_ORG", "org");
   if (!org.empty()) return org;
@@ -60,6 +76,16 @@ StatusOr<std::string> CliContext::Org(ims::ImsClient& client) const {
 }
 
 StatusOr<std::unique_ptr<ims::ImsClient>> CliContext::AdminClient() const {
+  return LogIn(nullptr);
+}
+
+StatusOr<std::string> CliContext::AdminToken() const {
+  std::string token;
+  PORTICO_RETURN_IF_ERROR(LogIn(&token).status());
+  return token;
+}
+
+StatusOr<std::unique_ptr<ims::ImsClient>> CliContext::LogIn(std::string* token) const {
   PORTICO_ASSIGN_OR_RETURN(std::string url, ImsUrl());
   auto client = std::make_unique<ims::ImsClient>(url);
   std::string login = Pick(flags_.login, "PORTICO_LOGIN", "admin.login");
@@ -74,6 +100,7 @@ StatusOr<std::unique_ptr<ims::ImsClient>> CliContext::AdminClient() const {
           j->value("login", "") == login &&
           j->value("expires_at", int64_t{0}) > std::time(nullptr) + 60) {
         client->SetToken(j->value("access_token", ""));
+        if (token) *token = j->value("access_token", "");
         if (client->Me().ok()) return client;
       }
     }
@@ -84,6 +111,7 @@ StatusOr<std::unique_ptr<ims::ImsClient>> CliContext::AdminClient() const {
         "or --data DIR of 'portico up'");
   }
   PORTICO_ASSIGN_OR_RETURN(auto answer, client->Login(login, password));
+  if (token) *token = answer.value("access_token", "");
   if (!cache.empty()) {
     nlohmann::json entry = {
         {"ims", url},

@@ -20,6 +20,8 @@ struct GlobalFlags {
   std::string login;     // --login
   std::string password;  // --password
   std::string org;       // --org
+  std::string portal;    // --portal URL
+  std::string tenant;    // --tenant
   bool json = false;     // --json
 };
 
@@ -32,8 +34,14 @@ class CliContext {
   StatusOr<std::string> ImsUrl() const;
   // The org to act in: --org, PORTICO_ORG, portico.json, or the logged-in admin's org.
   StatusOr<std::string> Org(ims::ImsClient& client) const;
+  // The portal's URL: --portal, PORTICO_PORTAL, or portico.json "portal".
+  StatusOr<std::string> PortalUrl() const;
+  // The portal tenant: --tenant, PORTICO_TENANT, or portico.json "tenant".
+  StatusOr<std::string> Tenant() const;
   // A client logged in as the admin (the token is cached in DATA/.cli-token, mode 0600).
   StatusOr<std::unique_ptr<ims::ImsClient>> AdminClient() const;
+  // The admin's access token (as AdminClient logs in), for calls to the author and portal.
+  StatusOr<std::string> AdminToken() const;
 
   // Prints `result` (JSON with --json, else `text`) and returns exit code 0.
   int Print(const nlohmann::json& result, const std::string& text) const;
@@ -42,6 +50,7 @@ class CliContext {
 
  private:
   std::optional<nlohmann::json> PorticoJson() const;
+  StatusOr<std::unique_ptr<ims::ImsClient>> LogIn(std::string* token) const;
   std::string Pick(const std::string& flag, const char* env, const char* json_key) const;
 
   GlobalFlags flags_;
