@@ -79,6 +79,14 @@ StatusOr<std::unique_ptr<ims::ImsClient>> CliContext::AdminClient() const {
   return LogIn(nullptr);
 }
 
+StatusOr<std::string> CliContext::AuthorUrl() const {
+  std::string url = Pick(flags_.author, "PORTICO_AUTHOR", "author");
+  if (url.empty())
+    return InvalidArgument(
+        "no author service: give --author URL, set PORTICO_AUTHOR, or --data DIR of 'portico up'");
+  return url;
+}
+
 StatusOr<std::string> CliContext::AdminToken() const {
   std::string token;
   PORTICO_RETURN_IF_ERROR(LogIn(&token).status());

@@ -22,6 +22,7 @@ struct GlobalFlags {
   std::string org;       // --org
   std::string portal;    // --portal URL
   std::string tenant;    // --tenant
+  std::string author;    // --author URL
   bool json = false;     // --json
 };
 
@@ -38,6 +39,8 @@ class CliContext {
   StatusOr<std::string> PortalUrl() const;
   // The portal tenant: --tenant, PORTICO_TENANT, or portico.json "tenant".
   StatusOr<std::string> Tenant() const;
+  // The author's URL: --author, PORTICO_AUTHOR, or portico.json "author".
+  StatusOr<std::string> AuthorUrl() const;
   // A client logged in as the admin (the token is cached in DATA/.cli-token, mode 0600).
   StatusOr<std::unique_ptr<ims::ImsClient>> AdminClient() const;
   // The admin's access token (as AdminClient logs in), for calls to the author and portal.

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   app.add_option("--org", flags.org, "Org id to act in");
   app.add_option("--portal", flags.portal, "Portal URL");
   app.add_option("--tenant", flags.tenant, "Portal tenant id");
+  app.add_option("--author", flags.author, "Author service URL");
   app.add_flag("--json", flags.json, "Print one JSON document on stdout");
   int exit_code = 0;
   portico::cli::AddServeCommands(app, flags, exit_code);
