@@ -1,0 +1,348 @@
+#include "portal/service/ingest_service.h"
+
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "core/crypto/sha256.h"
+#include "core/json.h"
+#include "protocol/dam_path.h"
+
+namespace portico::portal {
+namespace {
+
+using protocol::OpKind;
+
+constexpr size_t kUploadBuffer = 256 * 1024;
+
+// The status a dry run returns from its transaction to roll it back.
+constexpr std::string_view kDryRunRollback = "dry_run_rollback";
+
+Status NotBoundAuthor() {
+  return Status(Code::kPermissionDenied, "not_bound_author",
+                "this tenant is bound to another author: only the bound author publishes "
+                "(send its id in X-Portico-Author)");
+}
+
+bool IsPrintableId(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (char c : s) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+// Validates what the wire parser validates too, so the rules hold for any caller.
+Status ValidateOperation(const protocol::Operation& op, size_t index) {
+  std::string where = "operations[" + std::to_string(index) + "]";
+  auto canonical = protocol::NormalizeDamPath(op.path);
+  if (!canonical.ok()) {
+    return Status(Code::kInvalidArgument, "invalid_path",
+                  where + ".path: " + canonical.status().message());
+  }
+  if (*canonical != op.path) {
+    return Status(Code::kInvalidArgument, "invalid_path", where + ".path is not canonical");
+  }
+  if (op.path == protocol::kDamRoot) {
+    return Status(Code::kInvalidArgument, "invalid_path",
+                  where + ": the root folder /content/dam cannot be published or deleted");
+  }
+  if (op.seq <= 0) return InvalidArgument(where + ".seq must be above 0");
+  if (op.kind == OpKind::kUpsertAsset) {
+    if (!protocol::IsSha256Hex(op.sha256)) {
+      return Status(Code::kInvalidArgument, "invalid_digest",
+                    where + ".sha256 must be 64 lowercase hex characters");
+    }
+    if (op.size < 0) return InvalidArgument(where + ".size must not be negative");
+  }
+  return Status::Ok();
+}
+
+// The ancestors of a canonical path below the root, outermost first.
+std::vector<std::string> Ancestors(const std::string& path) {
+  std::vector<std::string> out;
+  for (std::string p = protocol::DamParent(path); !p.empty() && p != protocol::kDamRoot;
+       p = protocol::DamParent(p)) {
+    out.push_back(p);
+  }
+  return {out.rbegin(), out.rend()};
+}
+
+// Applies one commit's operations inside its transaction.
+class CommitApplier {
+ public:
+  CommitApplier(PortalTx& tx, const std::string& tenant, int64_t now)
+      : tx_(tx), tenant_(tenant), now_(now) {}
+
+  // Applies `op`; sets *applied to false when it was stale.
+  Status Apply(const protocol::Operation& op, bool* applied) {
+    PORTICO_ASSIGN_OR_RETURN(bool stale, IsStale(op));
+    *applied = !stale;
+    if (stale) return Status::Ok();
+    if (op.kind == OpKind::kDelete) {
+      PORTICO_RETURN_IF_ERROR(tx_.DeleteSubtree(tenant_, op.path).status());
+      folders_.clear();  // cached folders below it may be gone
+    } else {
+      EntryType type = op.kind == OpKind::kUpsertFolder ? EntryType::kFolder : EntryType::kAsset;
+      PORTICO_ASSIGN_OR_RETURN(auto existing, tx_.GetEntry(tenant_, op.path));
+      // The author's latest state says this path is now of the other type: replace it whole.
+      if (existing && existing->type != type) {
+        PORTICO_RETURN_IF_ERROR(tx_.DeleteSubtree(tenant_, op.path).status());
+        folders_.clear();
+      }
+      PORTICO_RETURN_IF_ERROR(EnsureParents(op.path));
+      EntryRecord e;
+      e.path = op.path;
+      e.parent = protocol::DamParent(op.path);
+      e.name = std::string(protocol::DamName(op.path));
+      e.type = type;
+      e.title = op.title;
+      e.modified_at = op.modified_at;
+      e.published_at = now_;
+      if (type == EntryType::kAsset) {
+        e.sha256 = op.sha256;
+        e.size = op.size;
+        e.content_type = op.content_type;
+        e.version = op.version;
+      }
+      PORTICO_RETURN_IF_ERROR(tx_.PutEntry(tenant_, e));
+      if (type == EntryType::kFolder) folders_.insert(op.path);
+    }
+    return tx_.PutSeq(tenant_, op.path, {op.seq, op.kind == OpKind::kDelete});
+  }
+
+ private:
+  StatusOr<bool> IsStale(const protocol::Operation& op) {
+    PORTICO_ASSIGN_OR_RETURN(auto last, tx_.GetSeq(tenant_, op.path));
+    if (last && op.seq <= last->seq) return true;
+    // A newer delete of a folder above wins over an older change below it.
+    for (const auto& a : Ancestors(op.path)) {
+      PORTICO_ASSIGN_OR_RETURN(auto s, tx_.GetSeq(tenant_, a));
+      if (s && s->deleted && s->seq >= op.seq) return true;
+    }
+    return false;
+  }
+
+  Status EnsureParents(const std::string& path) {
+    for (const auto& a : Ancestors(path)) {
+      if (folders_.count(a)) continue;
+      PORTICO_ASSIGN_OR_RETURN(auto e, tx_.GetEntry(tenant_, a));
+      if (!e || e->type != EntryType::kFolder) {
+        if (e) PORTICO_RETURN_IF_ERROR(tx_.DeleteSubtree(tenant_, a).status());
+        EntryRecord f;
+        f.path = a;
+        f.parent = protocol::DamParent(a);
+        f.name = std::string(protocol::DamName(a));
+        f.type = EntryType::kFolder;
+        f.modified_at = now_;
+        f.published_at = now_;
+        PORTICO_RETURN_IF_ERROR(tx_.PutEntry(tenant_, f));
+      }
+      folders_.insert(a);
+    }
+    return Status::Ok();
+  }
+
+  PortalTx& tx_;
+  const std::string& tenant_;
+  int64_t now_;
+  std::set<std::string> folders_;  // known to exist as folders in this transaction
+};
+
+}  // namespace
+
+IngestService::IngestService(PortalStore& store, store::BlobStore& blobs, TenantService& tenants,
+                             const Clock& clock)
+    : store_(store), blobs_(blobs), tenants_(tenants), clock_(clock) {}
+
+StatusOr<TenantRecord> IngestService::IngestTenant(const Caller& caller, const std::string& name,
+                                                   const std::string& author_id,
+                                                   bool check_author) {
+  PORTICO_ASSIGN_OR_RETURN(ResolvedTenant r, tenants_.Resolve(caller, name));
+  if (!caller.HasScope(protocol::kPortalScope)) {
+    return Status(Code::kPermissionDenied, "insufficient_scope",
+                  "publishing needs a token with the scope " + std::string(protocol::kPortalScope) +
+                      " (the portal API's metascope)");
+  }
+  if (r.via_alias) {
+    return Status(Code::kInvalidArgument, "alias_url",
+                  "'" + name + "' is an alias of the tenant '" + r.tenant.id +
+                      "'; publish to the tenant URL " + tenants_.TenantUrl(r.tenant));
+  }
+  if (check_author && !r.tenant.bound_author_id.empty() && author_id != r.tenant.bound_author_id) {
+    return NotBoundAuthor();
+  }
+  return r.tenant;
+}
+
+StatusOr<protocol::HandshakeResponse> IngestService::Handshake(
+    const Caller& caller, const std::string& tenant, const protocol::HandshakeRequest& request) {
+  PORTICO_ASSIGN_OR_RETURN(TenantRecord t, IngestTenant(caller, tenant, "", false));
+  if (request.protocol_version < protocol::kMinAuthorProtocolVersion) {
+    return Status(Code::kInvalidArgument, "unsupported_version",
+                  protocol::AuthorTooOldMessage(request.protocol_version,
+                                                protocol::kMinAuthorProtocolVersion));
+  }
+  if (request.min_protocol_version > protocol::kPublishProtocolVersion) {
+    return Status(Code::kInvalidArgument, "unsupported_version",
+                  protocol::PortalTooOldMessage(protocol::kPublishProtocolVersion,
+                                                request.min_protocol_version));
+  }
+  if (!IsPrintableId(request.author_id)) {
+    return InvalidArgument("author_id must be 1 to 128 printable ASCII characters");
+  }
+  auto already_bound = [&](const TenantRecord& rec) {
+    std::string where = rec.bound_author_url.empty() ? "" : " at " + rec.bound_author_url;
+    return Status(Code::kConflict, "author_already_bound",
+                  "the tenant '" + rec.id + "' is already bound to another author" + where +
+                      "; a tenant accepts publications from one author only");
+  };
+  if (!t.bound_author_id.empty() && t.bound_author_id != request.author_id) {
+    return already_bound(t);
+  }
+  if (request.bind) {
+    PORTICO_ASSIGN_OR_RETURN(
+        t, store_.BindAuthor(t.id, request.author_id, request.author_url, clock_.NowSeconds()));
+    if (t.bound_author_id != request.author_id) return already_bound(t);  // lost a race
+  }
+  protocol::HandshakeResponse out;
+  out.tenant = t.id;
+  out.org = t.org;
+  out.bound_author_id = t.bound_author_id;
+  return out;
+}
+
+StatusOr<protocol::CheckResponse> IngestService::Check(const Caller& caller,
+                                                       const std::string& tenant,
+                                                       const std::string& author_id,
+                                                       const protocol::CheckRequest& request) {
+  PORTICO_ASSIGN_OR_RETURN(TenantRecord t, IngestTenant(caller, tenant, author_id, true));
+  if (request.digests.size() > protocol::kMaxCheckDigests) {
+    return InvalidArgument("at most " + std::to_string(protocol::kMaxCheckDigests) +
+                           " digests per check");
+  }
+  for (const auto& d : request.digests) {
+    if (!protocol::IsSha256Hex(d)) {
+      return Status(Code::kInvalidArgument, "invalid_digest",
+                    "digests must be 64 lowercase hex characters");
+    }
+  }
+  protocol::CheckResponse out;
+  PORTICO_ASSIGN_OR_RETURN(out.missing, store_.MissingBlobs(t.id, request.digests));
+  return out;
+}
+
+StatusOr<BlobUpload> IngestService::PutBlob(const Caller& caller, const std::string& tenant,
+                                            const std::string& author_id, const std::string& sha256,
+                                            std::optional<int64_t> content_length,
+                                            const ByteSource& body) {
+  PORTICO_ASSIGN_OR_RETURN(TenantRecord t, IngestTenant(caller, tenant, author_id, true));
+  if (!protocol::IsSha256Hex(sha256)) {
+    return Status(Code::kInvalidArgument, "invalid_digest",
+                  "the blob's name must be its sha256: 64 lowercase hex characters");
+  }
+  if (!content_length) {
+    return Status(Code::kInvalidArgument, "length_required",
+                  "send the blob with a Content-Length (chunked uploads are not accepted)");
+  }
+  PORTICO_ASSIGN_OR_RETURN(auto writer, blobs_.NewWriter());
+  std::unique_ptr<char[]> buffer(new char[kUploadBuffer]);
+  int64_t total = 0;
+  while (true) {
+    PORTICO_ASSIGN_OR_RETURN(size_t n, body(std::span<char>(buffer.get(), kUploadBuffer)));
+    if (n == 0) break;
+    total += static_cast<int64_t>(n);
+    if (total > *content_length) {
+      return InvalidArgument("the body is longer than its Content-Length");
+    }
+    PORTICO_RETURN_IF_ERROR(writer->Append(std::string_view(buffer.get(), n)));
+  }
+  if (total != *content_length) {
+    return InvalidArgument("the body ended after " + std::to_string(total) + " of " +
+                           std::to_string(*content_length) + " bytes");
+  }
+  PORTICO_ASSIGN_OR_RETURN(store::BlobInfo info, writer->Commit(sha256));
+  PORTICO_ASSIGN_OR_RETURN(bool created,
+                           store_.AddBlob(t.id, info.sha256, info.size, clock_.NowSeconds()));
+  return BlobUpload{{info.sha256, info.size}, created};
+}
+
+StatusOr<protocol::CommitResponse> IngestService::Commit(const Caller& caller,
+                                                         const std::string& tenant,
+                                                         const std::string& author_id,
+                                                         const protocol::CommitRequest& request) {
+  PORTICO_ASSIGN_OR_RETURN(TenantRecord t, IngestTenant(caller, tenant, author_id, true));
+  if (request.operations.empty() || request.operations.size() > protocol::kMaxCommitOperations) {
+    return InvalidArgument("a commit has 1 to " + std::to_string(protocol::kMaxCommitOperations) +
+                           " operations");
+  }
+  if (request.idempotency_key.empty() || request.idempotency_key.size() > 128) {
+    return InvalidArgument("idempotency_key must be 1 to 128 characters");
+  }
+  for (size_t i = 0; i < request.operations.size(); ++i) {
+    PORTICO_RETURN_IF_ERROR(ValidateOperation(request.operations[i], i));
+  }
+  protocol::CommitRequest canonical = request;
+  canonical.dry_run = false;
+  const std::string digest = crypto::Sha256Hex(JsonDump(protocol::ToJson(canonical)));
+  const int64_t now = clock_.NowSeconds();
+
+  protocol::CommitResponse out;
+  out.idempotency_key = request.idempotency_key;
+  Status st = store_.Transaction([&](PortalTx& tx) -> Status {
+    PORTICO_ASSIGN_OR_RETURN(auto previous, tx.GetCommit(t.id, request.idempotency_key));
+    if (previous) {
+      if (previous->request_digest != digest) {
+        return Status(Code::kConflict, "idempotency_key_reused",
+                      "this idempotency key was used for a different commit");
+      }
+      auto j = ParseStrictJson(previous->response_json);
+      if (!j.ok()) return Internal("a stored commit response is unreadable");
+      PORTICO_ASSIGN_OR_RETURN(out, protocol::ParseCommitResponse(*j));
+      out.applied = false;
+      return Status::Ok();
+    }
+    // Every blob first: a commit naming one the tenant has not uploaded changes nothing.
+    std::vector<std::string> missing;
+    size_t missing_count = 0;
+    std::set<std::string> seen;
+    for (const auto& op : request.operations) {
+      if (op.kind != OpKind::kUpsertAsset || !seen.insert(op.sha256).second) continue;
+      PORTICO_ASSIGN_OR_RETURN(auto size, tx.BlobSize(t.id, op.sha256));
+      if (!size) {
+        ++missing_count;
+        if (missing.size() < kMissingBlobsListed) missing.push_back(op.sha256);
+      } else if (*size != op.size) {
+        return Status(Code::kInvalidArgument, "size_mismatch",
+                      "the asset " + op.path + " states " + std::to_string(op.size) +
+                          " bytes but its blob has " + std::to_string(*size));
+      }
+    }
+    if (missing_count > 0) {
+      std::string list;
+      for (const auto& d : missing) list += (list.empty() ? "" : ", ") + d;
+      if (missing_count > missing.size()) {
+        list += " and " + std::to_string(missing_count - missing.size()) + " more";
+      }
+      return Status(Code::kConflict, "missing_blob",
+                    std::to_string(missing_count) +
+                        " blob(s) named by the commit are not at the portal: " + list +
+                        "; upload them, then commit again (nothing was applied)");
+    }
+    CommitApplier applier(tx, t.id, now);
+    for (const auto& op : request.operations) {
+      bool applied = false;
+      PORTICO_RETURN_IF_ERROR(applier.Apply(op, &applied));
+      ++(applied ? out.operations : out.skipped);
+    }
+    if (request.dry_run) {
+      return Status(Code::kPreconditionFailed, std::string(kDryRunRollback), "dry run");
+    }
+    return tx.PutCommit(t.id, request.idempotency_key, {digest, JsonDump(protocol::ToJson(out))},
+                        now);
+  });
+  if (!st.ok() && !(request.dry_run && st.error() == kDryRunRollback)) return st;
+  return out;
+}
+
+}  // namespace portico::portal
