@@ -77,6 +77,68 @@ Status OpenFile(const std::filesystem::path& path) {
 
 void SetMinimumLevel(Level level) { g_min_level = static_cast<int>(level); }
 
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20 || c >= 0x7F) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
+namespace {
+
+void WriteText(const std::string& text) {
+  std::lock_guard lock(g_mutex);
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    ssize_t n = ::write(g_fd, p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+void WritePrebuilt(Level level, std::string_view event, std::string_view fields_json) {
+  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
+  std::string text;
+  text.reserve(160 + fields_json.size());
+  text += "{\"ts\":\"";
+  text += Timestamp();
+  text += "\",\"level\":\"";
+  text += kLevelNames[static_cast<int>(level)];
+  text += '"';
+  if (!t_service.empty()) {
+    text += ",\"service\":";
+    AppendJsonString(text, t_service);
+  }
+  text += ",\"event\":";
+  AppendJsonString(text, event);
+  if (!t_request_id.empty()) {
+    text += ",\"request_id\":";
+    AppendJsonString(text, t_request_id);
+  }
+  if (!fields_json.empty()) {
+    text += ',';
+    text += fields_json;
+  }
+  text += "}\n";
+  WriteText(text);
+}
+
 void Write(Level level, std::string_view event, nlohmann::json fields) {
   if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
   if (!fields.is_object()) fields = nlohmann::json{{"value", std::move(fields)}};
@@ -90,15 +152,7 @@ void Write(Level level, std::string_view event, nlohmann::json fields) {
   for (auto& [k, v] : fields.items()) line[k] = std::move(v);
   std::string text = JsonDump(line);
   text += '\n';
-  std::lock_guard lock(g_mutex);
-  const char* p = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    ssize_t n = ::write(g_fd, p, left);
-    if (n <= 0) break;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  WriteText(text);
 }
 
 ContextScope::ContextScope(std::string service, std::string request_id)

@@ -34,6 +34,15 @@ inline void Error(std::string_view e, nlohmann::json f = nlohmann::json::object(
   Write(Level::kError, e, std::move(f));
 }
 
+// Writes one line whose fields are JSON already: `fields_json` is `"name":value,...` (or empty),
+// built by trusted code with AppendJsonString. Nothing is redacted, so this is only for fields
+// known to hold no secret (the HTTP access log, which writes one line per request and skips the
+// cost of building a JSON document).
+void WritePrebuilt(Level level, std::string_view event, std::string_view fields_json);
+// Appends `s` as a JSON string literal. Bytes above 0x7F are written as \u00XX escapes (each
+// byte on its own), so the result is valid JSON whatever the input.
+void AppendJsonString(std::string& out, std::string_view s);
+
 // True if a field of this name is redacted.
 bool IsSecretFieldName(std::string_view name);
 

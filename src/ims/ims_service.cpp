@@ -55,6 +55,7 @@ StatusOr<std::unique_ptr<ImsService>> ImsService::Start(const ImsOptions& o) {
   so.service = "ims";
   so.host = o.host;
   so.port = o.port;
+  so.io_threads = o.io_threads;
   so.handler_threads = o.handler_threads;
   so.access_log = o.access_log;
   p.settings.public_url = o.public_url;
@@ -75,8 +76,9 @@ StatusOr<std::unique_ptr<ImsService>> ImsService::Start(const ImsOptions& o) {
   p.admin = std::make_unique<AdminService>(*p.store, *p.tokens, clock);
   AddImsRoutes(router, {p.tokens.get(), p.console.get(), p.admin.get(), p.keys.get(), settings});
   store::SqlDatabase* db = p.db.get();
-  http::AddStandardRoutes(router, &p.metrics, [db] { return db->Execute("SELECT 1").status(); },
-                          "Portico identity service");
+  http::AddStandardRoutes(
+      router, &p.metrics, [db] { return db->Execute("SELECT 1").status(); },
+      "Portico identity service");
   p.server = std::make_unique<http::Server>(so, std::move(router), &p.metrics);
   PORTICO_RETURN_IF_ERROR(p.server->Listen());
   // Nothing is served between Listen and Start, so the rules see the final URL from the start.

@@ -58,6 +58,10 @@ void Router::Add(std::string method, std::string pattern, Handler handler, Route
     std::cerr << "route pattern must start with '/': " << pattern << "\n";
     std::abort();
   }
+  if (options.run_inline && options.stream_body) {
+    std::cerr << "a streaming route cannot run inline: " << pattern << "\n";
+    std::abort();
+  }
   Route r;
   r.method = std::move(method);
   r.pattern = std::move(pattern);

@@ -17,6 +17,10 @@ struct ImsSettings {
   int64_t max_assertion_seconds = 24 * 3600;  // an assertion's exp may be at most this far ahead
   size_t max_assertion_bytes = 16 * 1024;
   int max_certificates = 2;  // per credential, so keys rotate without downtime
+  // How long the token endpoints may use a credential read from the database before reading it
+  // again. Changes made through this process are seen at once; changes made by another replica
+  // of the service on a shared database within this time.
+  int64_t credential_cache_ms = 5'000;
 };
 
 // An API that a project can add, with what a credential of it may ask for.

@@ -62,19 +62,42 @@ TokenService::TokenService(ImsStore& store, KeyRing& keys, const Clock& clock,
                            const ImsSettings& settings)
     : store_(store), keys_(keys), clock_(clock), settings_(settings) {}
 
-StatusOr<CredentialRecord> TokenService::AuthenticateClient(std::string_view client_id,
-                                                            std::string_view client_secret) {
+StatusOr<TokenService::CredentialPtr> TokenService::LoadCredential(const std::string& client_id) {
+  constexpr size_t kMaxCachedCredentials = 10'000;
+  const uint64_t generation = store_.credential_generation();
+  const int64_t now_ms = clock_.NowMillis();
+  {
+    std::shared_lock lock(credentials_mu_);
+    auto it = credentials_.find(client_id);
+    if (it != credentials_.end() && it->second.generation == generation &&
+        now_ms - it->second.loaded_ms < settings_.credential_cache_ms &&
+        now_ms >= it->second.loaded_ms) {
+      return it->second.credential;
+    }
+  }
+  PORTICO_ASSIGN_OR_RETURN(CredentialRecord loaded, store_.GetCredential(client_id));
+  auto ptr = std::make_shared<const CredentialRecord>(std::move(loaded));
+  if (settings_.credential_cache_ms > 0) {
+    std::unique_lock lock(credentials_mu_);
+    if (credentials_.size() >= kMaxCachedCredentials) credentials_.clear();
+    credentials_[client_id] = {ptr, generation, now_ms};
+  }
+  return ptr;
+}
+
+StatusOr<TokenService::CredentialPtr> TokenService::AuthenticateClient(
+    std::string_view client_id, std::string_view client_secret) {
   if (client_id.empty()) return OAuthInvalidRequest("client_id is required");
   if (client_secret.empty()) return OAuthInvalidRequest("client_secret is required");
   if (client_id.size() > kMaxClientIdBytes) return OAuthInvalidRequest("client_id is too long");
   if (client_secret.size() > kMaxSecretBytes)
     return OAuthInvalidRequest("client_secret is too long");
-  auto cred = store_.GetCredential(std::string(client_id));
+  auto cred = LoadCredential(std::string(client_id));
   if (!cred.ok()) {
     if (cred.status().code() == Code::kNotFound) return OAuthInvalidClient("unknown client_id");
     return cred.status();
   }
-  if (!crypto::ConstantTimeEquals(crypto::Sha256Hex(client_secret), cred->secret_hash)) {
+  if (!crypto::ConstantTimeEquals(crypto::Sha256Hex(client_secret), (*cred)->secret_hash)) {
     return OAuthInvalidClient("client_secret does not match this client");
   }
   return cred;
@@ -100,7 +123,8 @@ StatusOr<IssuedToken> TokenService::ExchangeJwt(std::string_view client_id,
     return OAuthInvalidRequest("jwt_token exceeds " +
                                std::to_string(settings_.max_assertion_bytes) + " bytes");
   }
-  PORTICO_ASSIGN_OR_RETURN(CredentialRecord cred, AuthenticateClient(client_id, client_secret));
+  PORTICO_ASSIGN_OR_RETURN(CredentialPtr cred_ptr, AuthenticateClient(client_id, client_secret));
+  const CredentialRecord& cred = *cred_ptr;
   if (cred.type != "service_account") {
     return OAuthInvalidClient("this client is not a service-account (JWT) credential");
   }
@@ -208,7 +232,8 @@ StatusOr<IssuedToken> TokenService::ClientCredentials(std::string_view client_id
                                                       std::string_view scope,
                                                       std::optional<std::string_view> org_id) {
   if (scope.size() > 4096) return OAuthInvalidRequest("scope is too long");
-  PORTICO_ASSIGN_OR_RETURN(CredentialRecord cred, AuthenticateClient(client_id, client_secret));
+  PORTICO_ASSIGN_OR_RETURN(CredentialPtr cred_ptr, AuthenticateClient(client_id, client_secret));
+  const CredentialRecord& cred = *cred_ptr;
   if (cred.type != "oauth_server_to_server") {
     return OAuthInvalidClient("this client is not an OAuth server-to-server credential");
   }
@@ -292,7 +317,7 @@ StatusOr<VerifiedToken> TokenService::VerifyAccessToken(std::string_view token) 
   v.scopes = SplitScopes(str("scope"));
   v.expires_at = exp->get<int64_t>();
   if (str("account_type") == "technical_account") {
-    auto cred = store_.GetCredential(v.client_id);
+    auto cred = LoadCredential(v.client_id);
     if (!cred.ok()) {
       if (cred.status().code() == Code::kNotFound)
         return OAuthInvalidToken("the credential of this token was deleted");

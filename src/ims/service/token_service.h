@@ -6,10 +6,13 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -66,8 +69,12 @@ class TokenService {
   Status Prune();
 
  private:
-  StatusOr<CredentialRecord> AuthenticateClient(std::string_view client_id,
-                                                std::string_view client_secret);
+  using CredentialPtr = std::shared_ptr<const CredentialRecord>;
+  StatusOr<CredentialPtr> AuthenticateClient(std::string_view client_id,
+                                             std::string_view client_secret);
+  // The credential from the cache while it is fresh (see ImsSettings::credential_cache_ms and
+  // ImsStore::credential_generation), else from the store. kNotFound if there is none.
+  StatusOr<CredentialPtr> LoadCredential(const std::string& client_id);
   StatusOr<IssuedToken> Issue(const std::string& subject, const std::string& client_id,
                               const std::string& org_id, const std::vector<std::string>& scopes,
                               int64_t lifetime_seconds, const std::string& account_type);
@@ -79,6 +86,14 @@ class TokenService {
   const ImsSettings& settings_;  // owned by the service assembly; read-only once serving
   std::mutex cache_mu_;
   std::map<std::string, crypto::PublicKey> key_cache_;  // by certificate fingerprint (immutable)
+
+  struct CachedCredential {
+    CredentialPtr credential;
+    uint64_t generation = 0;
+    int64_t loaded_ms = 0;
+  };
+  std::shared_mutex credentials_mu_;
+  std::unordered_map<std::string, CachedCredential> credentials_;
 };
 
 // Splits a scope parameter on commas and spaces, dropping empty items.

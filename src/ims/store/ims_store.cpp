@@ -208,6 +208,7 @@ StatusOr<ProjectRecord> ImsStore::FindProject(const std::string& org_id,
 }
 
 Status ImsStore::DeleteProject(const std::string& org_id, const std::string& project_id) {
+  CredentialChange change{credential_generation_};
   PORTICO_ASSIGN_OR_RETURN(auto r, db_.Execute("DELETE FROM projects WHERE org_id = $1 AND id = $2",
                                                {org_id, project_id}));
   if (r.rows_affected == 0) return NotFound("no such project in this org");
@@ -281,6 +282,7 @@ StatusOr<std::vector<CredentialRecord>> ImsStore::ListCredentials(
 }
 
 Status ImsStore::DeleteCredential(const std::string& org_id, const std::string& client_id) {
+  CredentialChange change{credential_generation_};
   PORTICO_ASSIGN_OR_RETURN(
       auto r, db_.Execute("DELETE FROM credentials WHERE org_id = $1 AND client_id = $2",
                           {org_id, client_id}));
@@ -290,6 +292,7 @@ Status ImsStore::DeleteCredential(const std::string& org_id, const std::string& 
 
 Status ImsStore::UpdateSecretHash(const std::string& client_id, const std::string& secret_hash,
                                   int64_t at) {
+  CredentialChange change{credential_generation_};
   return db_
       .Execute(
           "UPDATE credentials SET secret_hash = $2, secret_rotated_at = $3 WHERE client_id = $1",
@@ -298,6 +301,7 @@ Status ImsStore::UpdateSecretHash(const std::string& client_id, const std::strin
 }
 
 Status ImsStore::AddCertificate(const std::string& client_id, const CertificateRecord& c) {
+  CredentialChange change{credential_generation_};
   auto r = db_.Execute(
       "INSERT INTO certificates (client_id, fingerprint, pem, not_after, added_at) VALUES ($1, $2, "
       "$3, $4, $5)",
@@ -308,6 +312,7 @@ Status ImsStore::AddCertificate(const std::string& client_id, const CertificateR
 }
 
 Status ImsStore::RemoveCertificate(const std::string& client_id, const std::string& fingerprint) {
+  CredentialChange change{credential_generation_};
   PORTICO_ASSIGN_OR_RETURN(
       auto r, db_.Execute("DELETE FROM certificates WHERE client_id = $1 AND fingerprint = $2",
                           {client_id, fingerprint}));

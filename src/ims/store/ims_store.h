@@ -3,6 +3,7 @@
 // here; every call is blocking (run it on the handler pool) and thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -108,11 +109,24 @@ class ImsStore {
   // Forgets ids that expired before `now`; returns how many.
   StatusOr<int64_t> PruneJtis(int64_t now);
 
+  // A number that grows after every change this store makes to credentials or certificates
+  // (delete, secret rotation, certificates, project deletion), so caches of credentials in this
+  // process can tell they are stale. Read it before reading the credential it guards.
+  uint64_t credential_generation() const {
+    return credential_generation_.load(std::memory_order_acquire);
+  }
+
  private:
   explicit ImsStore(store::SqlDatabase& db) : db_(db) {}
   StatusOr<std::vector<CertificateRecord>> Certificates(store::SqlSession* session,
                                                         const std::string& client_id);
+  // Bumps the credential generation when it leaves scope, after the change is committed.
+  struct CredentialChange {
+    std::atomic<uint64_t>& generation;
+    ~CredentialChange() { generation.fetch_add(1, std::memory_order_acq_rel); }
+  };
   store::SqlDatabase& db_;
+  std::atomic<uint64_t> credential_generation_{0};
 };
 
 }  // namespace portico::ims

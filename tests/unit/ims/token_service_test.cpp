@@ -208,6 +208,21 @@ TEST_F(TokenServiceTest, RotatedOutCertificateAndDeletedCredentialAreRefused) {
   EXPECT_EQ(ErrorOf(tokens_->VerifyAccessToken(t->access_token)), "invalid_token");
 }
 
+TEST_F(TokenServiceTest, ChangesByAnotherReplicaAreSeenWithinTheCacheTime) {
+  // Another replica: its own store and console on the same database.
+  auto other_store = ImsStore::Open(*db_).value();
+  ConsoleService other_console(*other_store, clock_, settings_);
+  ASSERT_TRUE(Exchange(GoodClaims()).ok());  // the credential is now cached here
+  auto rotated = other_console.RotateSecret(org_, cred_.client_id);
+  ASSERT_TRUE(rotated.ok());
+  // Within the cache time this replica still knows the old secret only...
+  EXPECT_TRUE(Exchange(GoodClaims()).ok());
+  clock_.Advance(std::chrono::milliseconds(settings_.credential_cache_ms));
+  // ...and afterwards it reads the credential again: the old secret is refused, the new works.
+  EXPECT_EQ(ErrorOf(Exchange(GoodClaims())), "invalid_client");
+  EXPECT_TRUE(tokens_->ExchangeJwt(cred_.client_id, *rotated, Sign(GoodClaims(), *key_)).ok());
+}
+
 TEST_F(TokenServiceTest, ClientCredentialsScopes) {
   auto oauth = console_->CreateOAuth(org_, "brand", "s2s");
   ASSERT_TRUE(oauth.ok());
