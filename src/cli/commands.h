@@ -19,6 +19,9 @@ void AddAuthorCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 // `portico serve portal` and `portico portal ...` (tenants, ls, download).
 // Called after AddServeCommands: it adds to the `serve` subcommand.
 void AddPortalCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
+// `portico publish PATH... [--later TIME] [--wait]`, `portico unpublish PATH...`,
+// `portico publish status|retry`.
+void AddPublishCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 
 // Blocks SIGINT and SIGTERM in the calling thread (call before starting service threads, which
 // inherit the mask) and later waits for one of them.
