@@ -75,9 +75,7 @@ StatusOr<std::string> CliContext::Org(ims::ImsClient& client) const {
   return me.value("org_id", "");
 }
 
-StatusOr<std::unique_ptr<ims::ImsClient>> CliContext::AdminClient() const {
-  return LogIn(nullptr);
-}
+StatusOr<std::unique_ptr<ims::ImsClient>> CliContext::AdminClient() const { return LogIn(nullptr); }
 
 StatusOr<std::string> CliContext::AuthorUrl() const {
   std::string url = Pick(flags_.author, "PORTICO_AUTHOR", "author");
@@ -91,6 +89,17 @@ StatusOr<std::string> CliContext::AdminToken() const {
   std::string token;
   PORTICO_RETURN_IF_ERROR(LogIn(&token).status());
   return token;
+}
+
+StatusOr<std::pair<std::string, std::string>> CliContext::Login() const {
+  std::string login = Pick(flags_.login, "PORTICO_LOGIN", "admin.login");
+  std::string password = Pick(flags_.password, "PORTICO_PASSWORD", "admin.password");
+  if (login.empty() || password.empty()) {
+    return InvalidArgument(
+        "no admin login: give --login and --password, set PORTICO_LOGIN and PORTICO_PASSWORD, "
+        "or --data DIR of 'portico up'");
+  }
+  return std::pair{login, password};
 }
 
 StatusOr<std::unique_ptr<ims::ImsClient>> CliContext::LogIn(std::string* token) const {

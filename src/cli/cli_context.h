@@ -43,6 +43,8 @@ class CliContext {
   StatusOr<std::string> AuthorUrl() const;
   // A client logged in as the admin (the token is cached in DATA/.cli-token, mode 0600).
   StatusOr<std::unique_ptr<ims::ImsClient>> AdminClient() const;
+  // The admin's login and password (flags, PORTICO_LOGIN/PORTICO_PASSWORD, portico.json).
+  StatusOr<std::pair<std::string, std::string>> Login() const;
   // The admin's access token (as AdminClient logs in), for calls to the author and portal.
   StatusOr<std::string> AdminToken() const;
 

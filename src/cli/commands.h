@@ -22,6 +22,8 @@ void AddPortalCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 // `portico publish PATH... [--later TIME] [--wait]`, `portico unpublish PATH...`,
 // `portico publish status|retry`.
 void AddPublishCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
+// `portico connect` — connects an author to a portal tenant (SPEC §5); see cli/connect.h.
+void AddConnectCommand(CLI::App& app, GlobalFlags& flags, int& exit_code);
 
 // Blocks SIGINT and SIGTERM in the calling thread (call before starting service threads, which
 // inherit the mask) and later waits for one of them.

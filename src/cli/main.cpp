@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   portico::cli::AddAuthorCommands(app, flags, exit_code);
   portico::cli::AddPortalCommands(app, flags, exit_code);
   portico::cli::AddPublishCommands(app, flags, exit_code);
+  portico::cli::AddConnectCommand(app, flags, exit_code);
   // A parse error can stop CLI11 before it has set --json: look for the flag ourselves.
   bool wants_json = false;
   for (int i = 1; i < argc; ++i) wants_json |= std::string_view(argv[i]) == "--json";

@@ -2,11 +2,14 @@
 
 #include <iostream>
 
+#include "author/author_service.h"
 #include "cli/commands.h"
+#include "cli/connect.h"
 #include "core/crypto/random.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "ims/ims_service.h"
+#include "portal/portal_service.h"
 
 namespace portico::cli {
 namespace {
@@ -61,23 +64,56 @@ int RunUp(const GlobalFlags& flags, const UpOptions& o) {
   auto boot = (*ims)->admin().EnsureOrgAdmin(kDefaultOrgName, login, password, "system_admin");
   if (!boot.ok()) return ctx.Fail(boot.status());
 
+  portal::PortalOptions po;
+  po.data_dir = dir / "portal";
+  po.host = o.host;
+  po.port = static_cast<uint16_t>(o.portal_port);
+  po.ims_url = (*ims)->url();
+  auto portal = portal::PortalService::Start(po);
+  if (!portal.ok()) return ctx.Fail(portal.status());
+  author::AuthorOptions ao;
+  ao.data_dir = dir / "author";
+  ao.host = o.host;
+  ao.port = static_cast<uint16_t>(o.author_port);
+  ao.ims_url = (*ims)->url();
+  ao.org = boot->org.id;
+  auto author = author::AuthorService::Start(ao);
+  if (!author.ok()) return ctx.Fail(author.status());
+
   nlohmann::json out = {
-      {"ims", (*ims)->url()},
-      // The author and the portal join here when they exist (they are the next pass).
-      {"author", nullptr},
-      {"portal", nullptr},
-      {"org", boot->org.id},
-      {"tenant", tenant},
-      {"admin", {{"login", login}, {"password", password}}},
+      {"ims", (*ims)->url()},       {"author", (*author)->url()},
+      {"portal", (*portal)->url()}, {"org", boot->org.id},
+      {"tenant", tenant},           {"admin", {{"login", login}, {"password", password}}},
   };
   if (Status st = WriteFileAtomically(dir / "portico.json", out.dump(2) + "\n", 0600); !st.ok())
     return ctx.Fail(st);
+
+  // Connect the author to the tenant through the same APIs `portico connect` uses. Steps done
+  // on an earlier start are checked and kept.
+  if (!flags.json) std::cout << "Connecting the author to the portal tenant '" << tenant << "':\n";
+  ConnectOptions co{.ims_url = (*ims)->url(),
+                    .login = login,
+                    .password = password,
+                    .author_url = (*author)->url(),
+                    .portal_url = (*portal)->url(),
+                    .tenant = tenant};
+  if (!flags.json) co.on_step = PrintStep;
+  auto connected = Connect(co);
+  if (!connected.ok()) {
+    (*author)->Stop();
+    (*portal)->Stop();
+    (*ims)->Stop();
+    return ctx.Fail(connected.status());
+  }
+
   if (flags.json) {
     std::cout << out.dump(2) << std::endl;
   } else {
     std::cout << "Portico is up" << (boot->created ? " (first start: org and admin created)" : "")
               << ".\n"
               << "  identity  " << (*ims)->url() << "\n"
+              << "  author    " << (*author)->url() << "\n"
+              << "  portal    " << (*portal)->url() << "/t/" << tenant << "\n"
               << "  org       " << boot->org.id << "\n"
               << "  tenant    " << tenant << "\n"
               << "  admin     " << login << " / " << password << "\n"
@@ -87,6 +123,8 @@ int RunUp(const GlobalFlags& flags, const UpOptions& o) {
   }
   WaitForStopSignal();
   if (!flags.json) std::cout << "Stopping..." << std::endl;
+  (*author)->Stop();
+  (*portal)->Stop();
   (*ims)->Stop();
   return 0;
 }

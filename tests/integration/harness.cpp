@@ -260,9 +260,11 @@ std::unique_ptr<PorticoProcess> PorticoProcess::Spawn(const std::vector<std::str
   return p;
 }
 
-std::unique_ptr<PorticoProcess> PorticoProcess::Up(const fs::path& data, int ims_port) {
+std::unique_ptr<PorticoProcess> PorticoProcess::Up(const fs::path& data, int ims_port,
+                                                   int author_port, int portal_port) {
   return Spawn({PorticoBinary(), "up", "--data", data.string(), "--ims-port",
-                std::to_string(ims_port), "--json"},
+                std::to_string(ims_port), "--author-port", std::to_string(author_port),
+                "--portal-port", std::to_string(portal_port), "--json"},
                data.parent_path() / (data.filename().string() + ".stderr"), true);
 }
 
@@ -644,14 +646,14 @@ void ExpectOAuthError(const Response& r, int status, const std::string& code,
 
 // --- Ims ---------------------------------------------------------------------------------------
 
-Ims::Ims(std::optional<fs::path> data, int ims_port) {
+Ims::Ims(std::optional<fs::path> data, int ims_port, int author_port, int portal_port) {
   if (data) {
     data_ = *data;
   } else {
     temp_ = std::make_unique<TempDir>();
     data_ = temp_->path() / "data";
   }
-  process_ = PorticoProcess::Up(data_, ims_port);
+  process_ = PorticoProcess::Up(data_, ims_port, author_port, portal_port);
   url_ = process_->ims_url();
   org_ = process_->org();
   if (url_.empty() || org_.empty())

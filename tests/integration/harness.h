@@ -68,7 +68,10 @@ class PorticoProcess {
  public:
   // `portico up --data DATA --ims-port PORT --json`: waits (with a timeout) for its JSON document.
   // Its standard error goes to DATA.stderr beside DATA.
-  static std::unique_ptr<PorticoProcess> Up(const fs::path& data, int ims_port = 0);
+  // The author and portal ports are 0 (free ones) unless given: tests that restart on the same
+  // folder give all three, since the author keeps the portal's URL.
+  static std::unique_ptr<PorticoProcess> Up(const fs::path& data, int ims_port = 0,
+                                            int author_port = 0, int portal_port = 0);
   // `portico serve ims --data DATA --port 0 --log-file DATA/ims.log`: waits for its JSON line.
   // Its standard error goes to `stderr_file`.
   static std::unique_ptr<PorticoProcess> ServeIms(const fs::path& data,
@@ -215,7 +218,8 @@ struct Credential {
 class Ims {
  public:
   // Starts `portico up` in a fresh folder (or `data` if given) and logs the admin in.
-  explicit Ims(std::optional<fs::path> data = std::nullopt, int ims_port = 0);
+  explicit Ims(std::optional<fs::path> data = std::nullopt, int ims_port = 0, int author_port = 0,
+               int portal_port = 0);
   ~Ims();
 
   const std::string& url() const { return url_; }

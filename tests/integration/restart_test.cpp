@@ -30,12 +30,14 @@ TEST(Restart, KeepsOrgAdminPorticoJsonAndCredentials) {
   TempDir tmp;
   const fs::path data = tmp.path() / "data";
   const int port = PickFreePort();
+  const int author_port = PickFreePort();
+  const int portal_port = PickFreePort();
   json first_json;
   Credential sa, oa;
   std::string token_before, org_before, password_before;
   std::vector<std::string> kids_before;
   {
-    Ims ims(data, port);
+    Ims ims(data, port, author_port, portal_port);
     EXPECT_EQ(ims.url(), "http://127.0.0.1:" + std::to_string(port));
     org_before = ims.org();
     password_before = ims.process().admin_password();
@@ -49,7 +51,7 @@ TEST(Restart, KeepsOrgAdminPorticoJsonAndCredentials) {
     ims.StopAndCheckLog();
   }
   {
-    Ims again(data, port);  // logs in with the password it printed
+    Ims again(data, port, author_port, portal_port);  // logs in with the password it printed
     EXPECT_EQ(again.url(), "http://127.0.0.1:" + std::to_string(port));
     EXPECT_EQ(again.org(), org_before) << "the org changed across a restart";
     EXPECT_EQ(again.process().admin_password(), password_before);
