@@ -239,12 +239,8 @@ void AddPortalRoutes(http::Router& router, const PortalApiDeps& d) {
         auto r = d.ingest->PutBlob(*caller, TenantParam(req), AuthorHeader(req),
                                    std::string(req.PathParam("sha256")), length,
                                    [&req](std::span<char> buf) { return req.body->Read(buf); });
-        if (!r.ok()) {
-          Response e = ErrorResponse(r.status());
-          // The rest of a refused upload is not read: do not reuse the connection.
-          e.headers.Set("Connection", "close");
-          return e;
-        }
+        // A refused upload's unread rest is drained or the connection closed by the server.
+        if (!r.ok()) return ErrorResponse(r.status());
         return Response::Json(r->created ? 201 : 200, protocol::ToJson(r->receipt));
       },
       blob);

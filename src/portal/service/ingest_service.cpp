@@ -169,9 +169,12 @@ StatusOr<TenantRecord> IngestService::IngestTenant(const Caller& caller, const s
                   "'" + name + "' is an alias of the tenant '" + r.tenant.id +
                       "'; publish to the tenant URL " + tenants_.TenantUrl(r.tenant));
   }
-  if (check_author && !r.tenant.bound_author_id.empty() && author_id != r.tenant.bound_author_id) {
-    return NotBoundAuthor();
+  if (check_author && r.tenant.bound_author_id.empty()) {
+    return Status(Code::kPermissionDenied, "not_bound_author",
+                  "no author is bound to this tenant yet: the author's handshake binds it first "
+                  "(bind: true)");
   }
+  if (check_author && author_id != r.tenant.bound_author_id) return NotBoundAuthor();
   return r.tenant;
 }
 

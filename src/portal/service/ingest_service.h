@@ -4,8 +4,8 @@
 // Every call first resolves the tenant for the caller: a token of another org gets 404
 // unknown_tenant (as if the tenant did not exist); a token without the scope ent_portal_sdk gets
 // 403 insufficient_scope; a tenant reached through its alias gets 400 alias_url naming the
-// tenant's URL; once an author is bound, a call whose author id (X-Portico-Author) is another
-// gets 403 not_bound_author.
+// tenant's URL; every call but the handshake needs a bound author and its id in
+// X-Portico-Author, else 403 not_bound_author.
 //
 // Thread-safe; every call blocks (database, blob store). Commits are serialized by the database.
 #pragma once

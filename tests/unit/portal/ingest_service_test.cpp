@@ -73,6 +73,10 @@ TEST_F(Ingest, ScopeAliasAndVersionsAreChecked) {
 }
 
 TEST_F(Ingest, FirstAuthorBindsAndASecondIsRefused) {
+  // Before any binding nobody publishes.
+  auto unbound = ingest_->Check(AuthorOf("orgA"), "alpha", "author-1", {});
+  ASSERT_FALSE(unbound.ok());
+  EXPECT_EQ(unbound.status().error(), "not_bound_author");
   Bind("orgA", "alpha", "author-1");
   Bind("orgA", "alpha", "author-1");  // the bound author may shake hands again
   protocol::HandshakeRequest hs;
