@@ -178,7 +178,8 @@ openssl pkey -in "$out/key.pem" -pubout -out "$out/public.pem"
 data="$out/data"
 ims_port=$(free_port)
 log "portico up --data $data --ims-port $ims_port (org and admin), then the credentials"
-"$bin" up --data "$data" --ims-port "$ims_port" --json >"$out/up.json" 2>"$out/up.err" &
+"$bin" up --data "$data" --ims-port "$ims_port" --author-port 0 --portal-port 0 --json \
+  >"$out/up.json" 2>"$out/up.err" &
 up_pid=$!
 pids+=("$up_pid")
 wait_line "$out/up.json" "$up_pid" || die "portico up did not start: $(cat "$out/up.err")"
