@@ -1,0 +1,334 @@
+#include "store/fs_blob_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "core/crypto/random.h"
+#include "core/crypto/sha256.h"
+
+namespace portico::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr mode_t kFolderMode = 0700;
+constexpr mode_t kFileMode = 0600;
+
+// A full disk or quota is the environment's, and may pass: Unavailable. Anything else is Internal.
+// Messages name the operation, never a path (they may reach a client).
+Status ErrnoStatus(std::string_view what, int err) {
+  std::string message = "blob store: " + std::string(what) + ": " + ::strerror(err);
+  if (err == ENOSPC || err == EDQUOT) return Unavailable(std::move(message));
+  return Internal(std::move(message));
+}
+
+Status InvalidDigest() {
+  return Status(Code::kInvalidArgument, "invalid_digest",
+                "a blob digest must be 64 lowercase hex characters (SHA-256)");
+}
+
+// Makes `path` with mode 0700; true if it was made, false if it already existed.
+StatusOr<bool> MakeFolder(const fs::path& path) {
+  if (::mkdir(path.c_str(), kFolderMode) == 0) return true;
+  if (errno == EEXIST) return false;
+  return ErrnoStatus("cannot create a folder", errno);
+}
+
+// Flushes a folder's entries (a new name, a rename) to disk.
+Status SyncFolder(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open a folder to sync it", errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoStatus("cannot sync a folder", err);
+  return Status::Ok();
+}
+
+// Makes `path` and its missing parents, each 0700.
+Status MakeFolders(const fs::path& path) {
+  fs::path partial;
+  for (const fs::path& part : path) {
+    partial /= part;
+    if (partial == partial.root_path()) continue;
+    PORTICO_RETURN_IF_ERROR(MakeFolder(partial).status());
+  }
+  return Status::Ok();
+}
+
+class FsBlobWriter final : public BlobWriter {
+ public:
+  FsBlobWriter(fs::path root, fs::path temp_path, int fd)
+      : root_(std::move(root)), temp_path_(std::move(temp_path)), fd_(fd) {}
+
+  ~FsBlobWriter() override {
+    if (fd_ >= 0) ::close(fd_);
+    DropTemp();
+  }
+
+  Status Append(std::string_view data) override {
+    if (state_ != State::kOpen) {
+      return Status(Code::kPreconditionFailed, "blob store: the writer is no longer writable");
+    }
+    const char* p = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd_, p, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        state_ = State::kBroken;
+        return ErrnoStatus("cannot write a temporary file", errno);
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    sha256_.Update(data);
+    size_ += static_cast<int64_t>(data.size());
+    return Status::Ok();
+  }
+
+  int64_t size() const override { return size_; }
+
+  StatusOr<BlobInfo> Commit(std::optional<std::string> expected_sha256_hex) override {
+    if (state_ == State::kSpent) {
+      return Status(Code::kPreconditionFailed, "blob store: the writer was already committed");
+    }
+    const bool broken = state_ == State::kBroken;
+    state_ = State::kSpent;
+    if (broken) {
+      DropTemp();
+      return Internal("blob store: an earlier write failed");
+    }
+    if (expected_sha256_hex && !IsValidSha256Hex(*expected_sha256_hex)) {
+      DropTemp();
+      return InvalidDigest();
+    }
+    int rc = ::fsync(fd_);
+    int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (rc != 0) {
+      DropTemp();
+      return ErrnoStatus("cannot sync a temporary file", err);
+    }
+    BlobInfo info{sha256_.FinalHex(), size_};
+    if (expected_sha256_hex && *expected_sha256_hex != info.sha256) {
+      DropTemp();
+      return Status(
+          Code::kInvalidArgument, "digest_mismatch",
+          "the content's SHA-256 is " + info.sha256 + ", not the expected " + *expected_sha256_hex);
+    }
+    Status placed = Place(info.sha256);
+    DropTemp();  // a no-op once renamed
+    if (!placed.ok()) return placed;
+    return info;
+  }
+
+ private:
+  enum class State { kOpen, kBroken, kSpent };
+
+  // Moves the temporary file to its fan-out path, unless that blob is already there.
+  Status Place(const std::string& hex) {
+    const fs::path outer = root_ / hex.substr(0, 2);
+    const fs::path inner = outer / hex.substr(2, 2);
+    PORTICO_ASSIGN_OR_RETURN(bool made_outer, MakeFolder(outer));
+    if (made_outer) PORTICO_RETURN_IF_ERROR(SyncFolder(root_));
+    PORTICO_ASSIGN_OR_RETURN(bool made_inner, MakeFolder(inner));
+    if (made_inner) PORTICO_RETURN_IF_ERROR(SyncFolder(outer));
+    const fs::path target = inner / hex;
+    struct stat st;
+    if (::stat(target.c_str(), &st) == 0) return Status::Ok();  // immutable: keep the first copy
+    // A concurrent writer of the same content may rename between the stat and here; rename
+    // then replaces an identical file atomically, which no reader can tell apart.
+    if (::rename(temp_path_.c_str(), target.c_str()) != 0) {
+      return ErrnoStatus("cannot move a blob into place", errno);
+    }
+    temp_exists_ = false;
+    return SyncFolder(inner);
+  }
+
+  void DropTemp() {
+    if (temp_exists_) ::unlink(temp_path_.c_str());
+    temp_exists_ = false;
+  }
+
+  const fs::path root_;
+  const fs::path temp_path_;
+  int fd_;
+  bool temp_exists_ = true;
+  State state_ = State::kOpen;
+  crypto::Sha256 sha256_;
+  int64_t size_ = 0;
+};
+
+class FsBlobReader final : public BlobReader {
+ public:
+  FsBlobReader(int fd, int64_t size) : fd_(fd), size_(size) {}
+  ~FsBlobReader() override { ::close(fd_); }
+
+  int64_t size() const override { return size_; }
+
+  StatusOr<size_t> Read(char* buffer, size_t capacity) override {
+    PORTICO_ASSIGN_OR_RETURN(size_t n, ReadAt(position_, buffer, capacity));
+    position_ += static_cast<int64_t>(n);
+    return n;
+  }
+
+  Status Seek(int64_t offset) override {
+    PORTICO_RETURN_IF_ERROR(CheckOffset(offset));
+    position_ = offset;
+    return Status::Ok();
+  }
+
+  StatusOr<size_t> ReadAt(int64_t offset, char* buffer, size_t capacity) override {
+    PORTICO_RETURN_IF_ERROR(CheckOffset(offset));
+    // The file never changes, so reading stops at the size seen when it was opened.
+    size_t want =
+        static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(capacity), size_ - offset));
+    size_t done = 0;
+    while (done < want) {
+      ssize_t n = ::pread(fd_, buffer + done, want - done, offset + static_cast<int64_t>(done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("cannot read a blob", errno);
+      }
+      if (n == 0) return Internal("blob store: a blob is shorter than its recorded size");
+      done += static_cast<size_t>(n);
+    }
+    return done;
+  }
+
+ private:
+  Status CheckOffset(int64_t offset) const {
+    if (offset < 0 || offset > size_) {
+      return Status(Code::kRangeNotSatisfiable, "range_not_satisfiable",
+                    "offset " + std::to_string(offset) + " is outside the blob of " +
+                        std::to_string(size_) + " bytes");
+    }
+    return Status::Ok();
+  }
+
+  const int fd_;
+  const int64_t size_;
+  int64_t position_ = 0;
+};
+
+class FsBlobStore final : public BlobStore {
+ public:
+  explicit FsBlobStore(fs::path root) : root_(std::move(root)), temp_folder_(root_ / "tmp") {}
+
+  StatusOr<std::unique_ptr<BlobWriter>> NewWriter() override {
+    fs::path temp_path = temp_folder_ / ("upload-" + crypto::RandomHex(16));
+    int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
+    if (fd < 0) return ErrnoStatus("cannot create a temporary file", errno);
+    return std::unique_ptr<BlobWriter>(new FsBlobWriter(root_, std::move(temp_path), fd));
+  }
+
+  StatusOr<bool> Exists(std::string_view sha256) override {
+    PORTICO_ASSIGN_OR_RETURN(std::optional<int64_t> size, StatSize(sha256));
+    return size.has_value();
+  }
+
+  StatusOr<int64_t> Size(std::string_view sha256) override {
+    PORTICO_ASSIGN_OR_RETURN(std::optional<int64_t> size, StatSize(sha256));
+    if (!size) return NotFoundStatus();
+    return *size;
+  }
+
+  StatusOr<std::unique_ptr<BlobReader>> Open(std::string_view sha256) override {
+    if (!IsValidSha256Hex(sha256)) return InvalidDigest();
+    int fd = ::open(PathFor(sha256).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+      if (errno == ENOENT) return NotFoundStatus();
+      return ErrnoStatus("cannot open a blob", errno);
+    }
+    struct stat st;
+    int err = ::fstat(fd, &st) != 0 ? errno : (S_ISREG(st.st_mode) ? 0 : EINVAL);
+    if (err != 0) {
+      ::close(fd);
+      return ErrnoStatus("cannot read a blob's size", err);
+    }
+    return std::unique_ptr<BlobReader>(new FsBlobReader(fd, st.st_size));
+  }
+
+  Status Remove(std::string_view sha256) override {
+    if (!IsValidSha256Hex(sha256)) return InvalidDigest();
+    if (::unlink(PathFor(sha256).c_str()) != 0 && errno != ENOENT) {
+      return ErrnoStatus("cannot remove a blob", errno);
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<std::vector<std::string>> Missing(std::span<const std::string> digests) override {
+    if (!std::all_of(digests.begin(), digests.end(), IsValidSha256Hex)) return InvalidDigest();
+    std::vector<std::string> missing;
+    for (const std::string& digest : digests) {
+      PORTICO_ASSIGN_OR_RETURN(bool exists, Exists(digest));
+      if (!exists) missing.push_back(digest);
+    }
+    return missing;
+  }
+
+  // Deletes temporary files older than `age`, left by crashed or killed writers.
+  void RemoveStaleTemps(std::chrono::seconds age) {
+    const auto cutoff = fs::file_time_type::clock::now() - age;
+    std::error_code ec;
+    for (fs::directory_iterator it(temp_folder_, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code entry_ec;
+      if (!it->is_regular_file(entry_ec)) continue;
+      auto modified = it->last_write_time(entry_ec);
+      if (!entry_ec && modified < cutoff) fs::remove(it->path(), entry_ec);
+    }
+  }
+
+  const fs::path& temp_folder() const { return temp_folder_; }
+
+ private:
+  // The fan-out path of a digest already checked by IsValidSha256Hex.
+  fs::path PathFor(std::string_view hex) const {
+    return root_ / std::string(hex.substr(0, 2)) / std::string(hex.substr(2, 2)) / std::string(hex);
+  }
+
+  // The size of a stored blob, or nullopt if it is not stored.
+  StatusOr<std::optional<int64_t>> StatSize(std::string_view sha256) const {
+    if (!IsValidSha256Hex(sha256)) return InvalidDigest();
+    struct stat st;
+    if (::stat(PathFor(sha256).c_str(), &st) != 0) {
+      if (errno == ENOENT) return std::optional<int64_t>();
+      return ErrnoStatus("cannot read a blob's size", errno);
+    }
+    if (!S_ISREG(st.st_mode)) return ErrnoStatus("a blob is not a regular file", EINVAL);
+    return std::optional<int64_t>(st.st_size);
+  }
+
+  static Status NotFoundStatus() { return NotFound("no blob with that digest is stored"); }
+
+  const fs::path root_;
+  const fs::path temp_folder_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<BlobStore>> OpenFsBlobStore(const FsBlobStoreOptions& options) {
+  if (options.root.empty()) return InvalidArgument("the blob store needs a root folder");
+  if (options.stale_temp_age.count() < 0) {
+    return InvalidArgument("the blob store's stale temporary file age cannot be negative");
+  }
+  std::error_code ec;
+  const fs::path root = fs::absolute(options.root, ec).lexically_normal();
+  if (ec) return Internal("blob store: cannot resolve the root folder: " + ec.message());
+  auto store = std::make_unique<FsBlobStore>(root);
+  PORTICO_RETURN_IF_ERROR(MakeFolders(store->temp_folder()));
+  store->RemoveStaleTemps(options.stale_temp_age);
+  return std::unique_ptr<BlobStore>(std::move(store));
+}
+
+}  // namespace portico::store

@@ -1,0 +1,393 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/crypto/sha256.h"
+#include "store/blob_store.h"
+#include "store/fs_blob_store.h"
+#include "temp_directory.h"
+
+namespace portico::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+::testing::AssertionResult IsOk(const Status& status) {
+  if (status.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << status.ToString();
+}
+
+#define ASSERT_OK(expr) ASSERT_TRUE(IsOk((expr)))
+#define EXPECT_OK(expr) EXPECT_TRUE(IsOk((expr)))
+
+// Deterministic bytes that differ from piece to piece, so a misplaced piece changes the digest.
+std::string Pattern(size_t size, uint64_t seed) {
+  std::string out(size, '\0');
+  uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 1;
+  for (size_t i = 0; i < size; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    out[i] = static_cast<char>(x);
+  }
+  return out;
+}
+
+class BlobStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = OpenStore(); }
+
+  std::unique_ptr<BlobStore> OpenStore() {
+    StatusOr<std::unique_ptr<BlobStore>> store = OpenFsBlobStore({.root = root()});
+    EXPECT_TRUE(IsOk(store.status()));
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  fs::path root() const { return dir_.path() / "blobs"; }
+
+  // Writes `content` in pieces of `piece` bytes and commits it.
+  StatusOr<BlobInfo> Put(const std::string& content, size_t piece = 4096,
+                         std::optional<std::string> expected = std::nullopt) {
+    PORTICO_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, store_->NewWriter());
+    for (size_t at = 0; at < content.size(); at += piece) {
+      PORTICO_RETURN_IF_ERROR(writer->Append(std::string_view(content).substr(at, piece)));
+    }
+    return writer->Commit(std::move(expected));
+  }
+
+  std::string ReadAll(const std::string& digest) {
+    StatusOr<std::unique_ptr<BlobReader>> reader = store_->Open(digest);
+    EXPECT_TRUE(IsOk(reader.status()));
+    if (!reader.ok()) return "";
+    std::string out;
+    char buffer[1000];
+    for (;;) {
+      StatusOr<size_t> n = (*reader)->Read(buffer, sizeof buffer);
+      EXPECT_TRUE(IsOk(n.status()));
+      if (!n.ok() || *n == 0) break;
+      out.append(buffer, *n);
+    }
+    return out;
+  }
+
+  // Every file under the root except the store's own `tmp` folder.
+  std::vector<fs::path> VisibleFiles() const {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::recursive_directory_iterator(root())) {
+      if (entry.is_regular_file() && entry.path().parent_path() != root() / "tmp") {
+        files.push_back(entry.path());
+      }
+    }
+    return files;
+  }
+
+  size_t TempFileCount() const {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(root() / "tmp")) ++n;
+    return n;
+  }
+
+  static mode_t ModeOf(const fs::path& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return 0;
+    return st.st_mode & 0777;
+  }
+
+  testing::TempDirectory dir_;
+  std::unique_ptr<BlobStore> store_;
+};
+
+TEST_F(BlobStoreTest, RoundTripStoresUnderFanOutPathWithPrivateModes) {
+  const std::string content = "hello, brand assets";
+  StatusOr<BlobInfo> info = Put(content, 5);
+  ASSERT_OK(info.status());
+  const std::string hex = crypto::Sha256Hex(content);
+  EXPECT_EQ(info->sha256, hex);
+  EXPECT_EQ(info->size, static_cast<int64_t>(content.size()));
+
+  StatusOr<bool> exists = store_->Exists(hex);
+  ASSERT_OK(exists.status());
+  EXPECT_TRUE(*exists);
+  StatusOr<int64_t> size = store_->Size(hex);
+  ASSERT_OK(size.status());
+  EXPECT_EQ(*size, static_cast<int64_t>(content.size()));
+  EXPECT_EQ(ReadAll(hex), content);
+
+  const fs::path path = root() / hex.substr(0, 2) / hex.substr(2, 2) / hex;
+  EXPECT_TRUE(fs::is_regular_file(path));
+  EXPECT_EQ(ModeOf(path), 0600u);
+  EXPECT_EQ(ModeOf(path.parent_path()), 0700u);
+  EXPECT_EQ(ModeOf(path.parent_path().parent_path()), 0700u);
+  EXPECT_EQ(ModeOf(root() / "tmp"), 0700u);
+  EXPECT_EQ(TempFileCount(), 0u);
+}
+
+TEST_F(BlobStoreTest, EmptyBlobHasTheEmptyDigest) {
+  StatusOr<BlobInfo> info = Put("");
+  ASSERT_OK(info.status());
+  EXPECT_EQ(info->sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(info->size, 0);
+  EXPECT_EQ(ReadAll(info->sha256), "");
+}
+
+TEST_F(BlobStoreTest, FiftyMegabytesStreamedInPiecesRoundTrip) {
+  constexpr int kPieces = 50;
+  crypto::Sha256 expected;
+  StatusOr<std::unique_ptr<BlobWriter>> writer = store_->NewWriter();
+  ASSERT_OK(writer.status());
+  for (int i = 0; i < kPieces; ++i) {
+    std::string piece = Pattern(1 << 20, i);
+    expected.Update(piece);
+    ASSERT_OK((*writer)->Append(piece));
+  }
+  const std::string hex = expected.FinalHex();
+  StatusOr<BlobInfo> info = (*writer)->Commit(hex);
+  ASSERT_OK(info.status());
+  EXPECT_EQ(info->size, int64_t{kPieces} << 20);
+
+  StatusOr<std::unique_ptr<BlobReader>> reader = store_->Open(hex);
+  ASSERT_OK(reader.status());
+  EXPECT_EQ((*reader)->size(), int64_t{kPieces} << 20);
+  crypto::Sha256 actual;
+  std::string buffer(256 * 1024, '\0');
+  int64_t total = 0;
+  for (;;) {
+    StatusOr<size_t> n = (*reader)->Read(buffer.data(), buffer.size());
+    ASSERT_OK(n.status());
+    if (*n == 0) break;
+    actual.Update(std::string_view(buffer.data(), *n));
+    total += static_cast<int64_t>(*n);
+  }
+  EXPECT_EQ(total, int64_t{kPieces} << 20);
+  EXPECT_EQ(actual.FinalHex(), hex);
+}
+
+TEST_F(BlobStoreTest, DigestMismatchLeavesNothing) {
+  const std::string content = Pattern(100'000, 7);
+  const std::string wrong = crypto::Sha256Hex("something else");
+  StatusOr<BlobInfo> info = Put(content, 4096, wrong);
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(info.status().error(), "digest_mismatch");
+
+  for (const std::string& hex : {crypto::Sha256Hex(content), wrong}) {
+    StatusOr<bool> exists = store_->Exists(hex);
+    ASSERT_OK(exists.status());
+    EXPECT_FALSE(*exists);
+  }
+  EXPECT_TRUE(VisibleFiles().empty());
+  EXPECT_EQ(TempFileCount(), 0u);
+}
+
+TEST_F(BlobStoreTest, MatchingExpectedDigestCommits) {
+  const std::string content = "expected";
+  StatusOr<BlobInfo> info = Put(content, 3, crypto::Sha256Hex(content));
+  ASSERT_OK(info.status());
+  EXPECT_EQ(ReadAll(info->sha256), content);
+}
+
+TEST_F(BlobStoreTest, AbandonedWriterLeavesNothing) {
+  {
+    StatusOr<std::unique_ptr<BlobWriter>> writer = store_->NewWriter();
+    ASSERT_OK(writer.status());
+    ASSERT_OK((*writer)->Append(Pattern(10'000, 1)));
+    EXPECT_EQ((*writer)->size(), 10'000);
+    EXPECT_EQ(TempFileCount(), 1u);  // the upload is in progress
+  }
+  EXPECT_EQ(TempFileCount(), 0u);
+  EXPECT_TRUE(VisibleFiles().empty());
+  StatusOr<bool> exists = store_->Exists(crypto::Sha256Hex(Pattern(10'000, 1)));
+  ASSERT_OK(exists.status());
+  EXPECT_FALSE(*exists);
+}
+
+TEST_F(BlobStoreTest, SecondCommitOfSameContentIsIdempotentAndKeepsTheFirstFile) {
+  const std::string content = Pattern(5000, 3);
+  StatusOr<BlobInfo> first = Put(content);
+  ASSERT_OK(first.status());
+  const fs::path path =
+      root() / first->sha256.substr(0, 2) / first->sha256.substr(2, 2) / first->sha256;
+  struct stat before;
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+
+  StatusOr<BlobInfo> second = Put(content, 1000);
+  ASSERT_OK(second.status());
+  EXPECT_EQ(second->sha256, first->sha256);
+  EXPECT_EQ(second->size, first->size);
+  struct stat after;
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(VisibleFiles().size(), 1u);
+  EXPECT_EQ(TempFileCount(), 0u);
+}
+
+TEST_F(BlobStoreTest, WriterIsSpentAfterCommit) {
+  StatusOr<std::unique_ptr<BlobWriter>> writer = store_->NewWriter();
+  ASSERT_OK(writer.status());
+  ASSERT_OK((*writer)->Append("x"));
+  ASSERT_OK((*writer)->Commit(std::nullopt).status());
+  EXPECT_EQ((*writer)->Append("y").code(), Code::kPreconditionFailed);
+  EXPECT_EQ((*writer)->Commit(std::nullopt).status().code(), Code::kPreconditionFailed);
+  EXPECT_EQ(ReadAll(crypto::Sha256Hex("x")), "x");
+}
+
+TEST_F(BlobStoreTest, HostileDigestsAreRefusedEverywhere) {
+  ASSERT_OK(Put("victim").status());
+  const std::string valid = crypto::Sha256Hex("victim");
+  std::string upper = valid;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::vector<std::string> hostile = {
+      "",
+      "../../etc/passwd",
+      "../../../../../../../../../../../../../../../../../../../../../etc",
+      valid.substr(0, 63),
+      valid + "0",
+      upper,
+      valid.substr(0, 62) + "/.",
+      valid.substr(0, 10) + std::string(1, '\0') + valid.substr(11),
+      "tmp",
+      std::string(64, 'g'),
+  };
+  for (const std::string& digest : hostile) {
+    SCOPED_TRACE(digest);
+    EXPECT_EQ(store_->Exists(digest).status().error(), "invalid_digest");
+    EXPECT_EQ(store_->Size(digest).status().error(), "invalid_digest");
+    EXPECT_EQ(store_->Open(digest).status().error(), "invalid_digest");
+    EXPECT_EQ(store_->Remove(digest).error(), "invalid_digest");
+    std::vector<std::string> list = {valid, digest};
+    EXPECT_EQ(store_->Missing(list).status().error(), "invalid_digest");
+    StatusOr<BlobInfo> committed = Put("victim", 4096, digest);
+    EXPECT_EQ(committed.status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(committed.status().error(), "invalid_digest");
+  }
+  EXPECT_EQ(ReadAll(valid), "victim");  // nothing was removed
+  EXPECT_EQ(VisibleFiles().size(), 1u);
+  EXPECT_EQ(TempFileCount(), 0u);
+  EXPECT_TRUE(fs::exists(root() / "tmp"));
+}
+
+TEST_F(BlobStoreTest, ConcurrentWritersOfSameContentAllSucceed) {
+  const std::string content = Pattern(1 << 20, 11);
+  const std::string hex = crypto::Sha256Hex(content);
+  constexpr int kWriters = 8;
+  std::vector<StatusOr<BlobInfo>> results(kWriters, Status(Code::kInternal, "not run"));
+  std::vector<std::thread> threads;
+  threads.reserve(kWriters);
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] { results[i] = Put(content, 4096 + 1000 * i); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const StatusOr<BlobInfo>& result : results) {
+    ASSERT_OK(result.status());
+    EXPECT_EQ(result->sha256, hex);
+  }
+  EXPECT_EQ(ReadAll(hex), content);
+  EXPECT_EQ(VisibleFiles().size(), 1u);
+  EXPECT_EQ(TempFileCount(), 0u);
+}
+
+TEST_F(BlobStoreTest, RangeReadsServeAnyOffset) {
+  const std::string content = Pattern(1000, 5);
+  StatusOr<BlobInfo> info = Put(content);
+  ASSERT_OK(info.status());
+  StatusOr<std::unique_ptr<BlobReader>> opened = store_->Open(info->sha256);
+  ASSERT_OK(opened.status());
+  BlobReader& reader = **opened;
+  char buffer[200];
+
+  StatusOr<size_t> n = reader.ReadAt(100, buffer, 50);
+  ASSERT_OK(n.status());
+  EXPECT_EQ(std::string(buffer, *n), content.substr(100, 50));
+  n = reader.ReadAt(950, buffer, 200);  // runs past the end: the tail only
+  ASSERT_OK(n.status());
+  EXPECT_EQ(std::string(buffer, *n), content.substr(950));
+  n = reader.ReadAt(1000, buffer, 10);
+  ASSERT_OK(n.status());
+  EXPECT_EQ(*n, 0u);
+  EXPECT_EQ(reader.ReadAt(1001, buffer, 10).status().code(), Code::kRangeNotSatisfiable);
+  EXPECT_EQ(reader.ReadAt(-1, buffer, 10).status().code(), Code::kRangeNotSatisfiable);
+
+  // ReadAt leaves the position alone; Seek moves it.
+  n = reader.Read(buffer, 10);
+  ASSERT_OK(n.status());
+  EXPECT_EQ(std::string(buffer, *n), content.substr(0, 10));
+  ASSERT_OK(reader.Seek(990));
+  n = reader.Read(buffer, 100);
+  ASSERT_OK(n.status());
+  EXPECT_EQ(std::string(buffer, *n), content.substr(990));
+  n = reader.Read(buffer, 100);
+  ASSERT_OK(n.status());
+  EXPECT_EQ(*n, 0u);
+  ASSERT_OK(reader.Seek(0));
+  n = reader.Read(buffer, 5);
+  ASSERT_OK(n.status());
+  EXPECT_EQ(std::string(buffer, *n), content.substr(0, 5));
+  EXPECT_EQ(reader.Seek(1001).code(), Code::kRangeNotSatisfiable);
+  EXPECT_EQ(reader.Seek(-5).code(), Code::kRangeNotSatisfiable);
+}
+
+TEST_F(BlobStoreTest, AbsentBlobIsNotFound) {
+  const std::string hex = crypto::Sha256Hex("never stored");
+  StatusOr<bool> exists = store_->Exists(hex);
+  ASSERT_OK(exists.status());
+  EXPECT_FALSE(*exists);
+  EXPECT_EQ(store_->Size(hex).status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->Open(hex).status().code(), Code::kNotFound);
+}
+
+TEST_F(BlobStoreTest, RemoveIsIdempotentAndOpenReadersKeepReading) {
+  const std::string content = "to be collected";
+  StatusOr<BlobInfo> info = Put(content);
+  ASSERT_OK(info.status());
+  StatusOr<std::unique_ptr<BlobReader>> reader = store_->Open(info->sha256);
+  ASSERT_OK(reader.status());
+
+  ASSERT_OK(store_->Remove(info->sha256));
+  StatusOr<bool> exists = store_->Exists(info->sha256);
+  ASSERT_OK(exists.status());
+  EXPECT_FALSE(*exists);
+  EXPECT_OK(store_->Remove(info->sha256));
+
+  char buffer[64];
+  StatusOr<size_t> n = (*reader)->Read(buffer, sizeof buffer);
+  ASSERT_OK(n.status());
+  EXPECT_EQ(std::string(buffer, *n), content);
+}
+
+TEST_F(BlobStoreTest, MissingListsAbsentDigestsInOrder) {
+  ASSERT_OK(Put("a").status());
+  ASSERT_OK(Put("c").status());
+  const std::vector<std::string> asked = {crypto::Sha256Hex("a"), crypto::Sha256Hex("b"),
+                                          crypto::Sha256Hex("c"), crypto::Sha256Hex("d")};
+  StatusOr<std::vector<std::string>> missing = store_->Missing(asked);
+  ASSERT_OK(missing.status());
+  EXPECT_EQ(*missing, (std::vector<std::string>{asked[1], asked[3]}));
+}
+
+TEST_F(BlobStoreTest, OpeningRemovesStaleTempFilesOnly) {
+  const fs::path stale = root() / "tmp" / "upload-stale";
+  const fs::path fresh = root() / "tmp" / "upload-fresh";
+  { std::ofstream(stale) << "left by a crash"; }
+  { std::ofstream(fresh) << "still uploading"; }
+  fs::last_write_time(stale, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  fs::last_write_time(fresh, fs::file_time_type::clock::now() - std::chrono::minutes(30));
+
+  std::unique_ptr<BlobStore> reopened = OpenStore();
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(fresh));
+}
+
+TEST_F(BlobStoreTest, OpenRefusesAnEmptyRoot) {
+  EXPECT_EQ(OpenFsBlobStore({}).status().code(), Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace portico::store
