@@ -210,3 +210,30 @@ perf_profile_finish() {
     grep -v '^#' | grep -v '^$' | cut -c1-160 >"$1.txt" || true
   rm -f "$1.data"
 }
+
+# publish_wait OUT ERR PATH: publishes PATH and waits until every item is delivered, parked or
+# failed, leaving in OUT the JSON of SPEC §7 ({"items": [...], "blobs_sent": N, "bytes_sent": N}).
+# With `portico publish PATH --wait --json` (the contract the benchmark measures); while a binary
+# has no publish command yet, through the author's API it calls (POST /api/v1/publish, then
+# GET /api/v1/publish/{id} every 100 ms until "done"), and publish_via says which.
+# Needs: bin, ims_url, author_url, admin_login, admin_password, org.
+publish_wait() {
+  local o=$1 e=$2 path=$3 tok id i
+  if "$bin" publish --help >/dev/null 2>&1; then
+    publish_via=cli
+    "${hi[@]}" "$bin" --json --ims "$ims_url" --login "$admin_login" --password "$admin_password" --org "$org" \
+      --author "$author_url" publish "$path" --wait >"$o" 2>"$e"
+    return
+  fi
+  publish_via=api
+  tok=$(login "$ims_url" "$admin_login" "$admin_password")
+  id=$(curl -sf -X POST -H "Authorization: Bearer $tok" -H 'content-type: application/json' \
+    -d "$(jq -cn --arg p "$path" '{paths: [$p]}')" "$author_url/api/v1/publish" 2>"$e" | jq -r .id) || return 1
+  [[ -n $id && $id != null ]] || return 1
+  for ((i = 0; i < 36000; i++)); do
+    curl -sf -H "Authorization: Bearer $tok" "$author_url/api/v1/publish/$id" >"$o" 2>>"$e" || return 1
+    [[ $(jq -r .done "$o") == true ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}

@@ -30,7 +30,6 @@ bench_init
 # 1. Tools, the Release build, the machine.
 build_portico
 record_machine
-"$bin" publish --help >/dev/null 2>&1 || die "this portico has no 'publish' command yet"
 if can_drop_caches; then
   cache=cold
   echo "page_cache=dropped before every timed run (sync; echo 3 > /proc/sys/vm/drop_caches)" >>"$out/machine.txt"
@@ -111,7 +110,7 @@ publish_run() {
   local label=$1 agents=$2 t s blobs bytes_sent items undelivered
   drop_or_sync
   t=$(date +%s.%N)
-  "${hi[@]}" "${cli[@]}" --json publish "$publish_root" --wait >"$out/runs/$label.json" 2>"$out/runs/$label.err" ||
+  publish_wait "$out/runs/$label.json" "$out/runs/$label.err" "$publish_root" ||
     die "publish failed: $(tail -c 400 "$out/runs/$label.err") $(tail -c 400 "$out/runs/$label.json")"
   s=$(elapsed "$t")
   blobs=$(jq -r '.blobs_sent // "?"' "$out/runs/$label.json")
@@ -119,6 +118,7 @@ publish_run() {
   items=$(jq -r '(.items // []) | length' "$out/runs/$label.json")
   undelivered=$(jq -r '[(.items // [])[] | select((.state // "delivered") != "delivered")] | length' "$out/runs/$label.json")
   ((undelivered == 0)) || log "WARNING: $undelivered items of $label not delivered"
+  echo "$label via $publish_via" >>"$out/machine.txt"
   record "$label" "$agents" "$s" "$(rate "$s")" "$blobs" "$bytes_sent" "$items"
   log "$label ($agents agents): $s s ($(awk -v n="$corpus_bytes" -v s="$s" 'BEGIN {printf "%.1f", n / s / 1048576}') MiB/s), $items items, blobs_sent $blobs, bytes_sent $bytes_sent"
 }

@@ -152,10 +152,12 @@ fi
 # by `curl -o /dev/null` on core 1; speed = curl's %{speed_download}.
 download_ok=1
 log "publish: portico publish $asset_path --wait --json"
-if ! "$bin" --json --ims "$ims_url" --login "$admin_login" --password "$admin_password" --org "$org" \
-  --author "$author_url" publish "$asset_path" --wait >"$out/publish.json" 2>"$out/publish.err"; then
+if ! publish_wait "$out/publish.json" "$out/publish.err" "$asset_path" ||
+  [[ $(jq -r '[(.items // [])[] | select(.state != "delivered")] | length' "$out/publish.json") != 0 ]]; then
   download_ok=0
-  log "publish failed or is not available: $(head -c 300 "$out/publish.err")"
+  log "publish failed or is not available: $(head -c 300 "$out/publish.err") $(head -c 300 "$out/publish.json" 2>/dev/null)"
+else
+  echo "publish_via=$publish_via" >>"$out/machine.txt"
 fi
 
 if [[ $download_ok == 1 ]]; then
