@@ -119,12 +119,15 @@ TEST_F(AssetApiTest, HostilePathsAreRefusedAndChangeNothing) {
         "/api/v1/assets/content/dam/./x.txt", "/api/v1/assets/content/dam/%20x.txt"}) {
     auto r = Send("PUT", target, "bytes");
     EXPECT_EQ(r.status, 400) << target << " " << r.body;
-    EXPECT_EQ(r.Json().value("error", ""), "invalid_path") << target;
+    // A NUL is refused by the HTTP layer before routing (invalid_request); the rest here.
+    std::string want =
+        std::string(target).find("%00") != std::string::npos ? "invalid_request" : "invalid_path";
+    EXPECT_EQ(r.Json().value("error", ""), want) << target;
   }
   std::string long_name(256, 'a');
   auto r = Send("PUT", "/api/v1/assets/content/dam/" + long_name, "bytes");
   EXPECT_EQ(r.Json().value("error", ""), "invalid_path");
-  r = Send("POST", "/api/v1/folders/content/dam/a%00b");
+  r = Send("POST", "/api/v1/folders/content/dam/a%5Cb");
   EXPECT_EQ(r.Json().value("error", ""), "invalid_path");
   auto root = client_->ListFolderAll("/content/dam");
   ASSERT_TRUE(root.ok());

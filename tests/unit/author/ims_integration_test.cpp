@@ -5,6 +5,7 @@
 #include "author/store/author_store.h"
 #include "author_fixture.h"
 #include "core/crypto/x509.h"
+#include "ims/client/token_verifier.h"
 #include "store/sqlite_database.h"
 
 namespace portico::author::testing {
@@ -116,10 +117,6 @@ TEST_F(ImsIntegrationTest, HealthNamesEachCause) {
 
   ASSERT_TRUE(SetSecret(cred, cred.client_id, cred.client_secret).ok());
   EXPECT_EQ(Health()["ok"], true);
-  ASSERT_TRUE(client_->RegenerateImsKey().ok());
-  h = Health();
-  EXPECT_EQ(h["cause"], "certificate_not_registered") << h.dump();
-
   json payload = cred.jwt_payload;
   payload["aud"] = "http://elsewhere/c/x";
   ASSERT_TRUE(client_
@@ -129,6 +126,10 @@ TEST_F(ImsIntegrationTest, HealthNamesEachCause) {
                                    {"jwt_payload", payload}})
                   .ok());
   EXPECT_EQ(Health()["cause"], "payload_malformed");
+  ASSERT_TRUE(SetSecret(cred, cred.client_id, cred.client_secret).ok());
+  ASSERT_TRUE(client_->RegenerateImsKey().ok());
+  h = Health();
+  EXPECT_EQ(h["cause"], "certificate_not_registered") << h.dump();
 
   ASSERT_TRUE(client_
                   ->SetImsAccount({{"authorization_server", "http://127.0.0.1:1"},
