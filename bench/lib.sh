@@ -180,12 +180,15 @@ bootstrap_portico() {
 start_service() {
   local svc=$1 cpus=$2 url
   shift 2
+  # The file may hold an earlier start's line: remove it first (the child truncates it only once
+  # it runs, which may be after the check below).
+  rm -f "$out/$svc.stdout"
   "${hi[@]}" taskset -c "$cpus" "$bin" serve "$svc" "$@" --log-file "$out/$svc.log" \
     >"$out/$svc.stdout" 2>"$out/$svc.stderr" &
   svc_pid=$!
   pids+=("$svc_pid")
   for ((i = 0; i < 600; i++)); do
-    [[ -s $out/$svc.stdout ]] && break
+    grep -q '"url"' "$out/$svc.stdout" 2>/dev/null && break
     kill -0 "$svc_pid" 2>/dev/null || die "serve $svc failed: $(tail -5 "$out/$svc.stderr")"
     sleep 0.1
   done
@@ -206,8 +209,10 @@ perf_profile_start() {
 perf_profile_finish() {
   [[ $have_perf == 1 ]] || return 0
   wait "$perf_pid" 2>/dev/null || true
-  perf report -i "$1.data" --stdio --no-children --sort dso,symbol -g none --percent-limit 0.7 2>/dev/null |
-    grep -v '^#' | grep -v '^$' | cut -c1-160 >"$1.txt" || true
+  # By library first (libcrypto has no symbols here: its addresses would scatter), then by symbol.
+  { perf report -i "$1.data" --stdio --no-children --sort dso -g none --percent-limit 0.5 2>/dev/null
+    perf report -i "$1.data" --stdio --no-children --sort dso,symbol -g none --percent-limit 1 2>/dev/null
+  } | grep -v '^#' | grep -v '^$' | cut -c1-160 >"$1.txt" || true
   rm -f "$1.data"
 }
 
