@@ -105,7 +105,7 @@ wait_quiet() {
 # 1. Tools, the Release build, the node packages.
 log "setup: scripts/setup --bench"
 "$root/scripts/setup" --bench
-build="$root/build-release"
+build="$root/build/release"
 if [[ -n ${BENCH_PORTICO_BIN:-} ]]; then
   # A binary built elsewhere (e.g. from a clean checkout while the work tree is being edited).
   bin=$BENCH_PORTICO_BIN
@@ -115,7 +115,7 @@ else
   if [[ ! -f $build/build.ninja ]]; then
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPORTICO_TESTS=OFF >"$out/cmake.log"
   fi
-  log "build: ninja -C build-release portico"
+  log "build: ninja -C build/release portico"
   ninja -j2 -C "$build" portico >"$out/ninja.log" || die "build failed, see $out/ninja.log"
   bin="$build/portico"
 fi
