@@ -83,6 +83,8 @@ publish_root=/content/dam/bench/$(basename "$corpus")
 # results.tsv: one line per measured run.
 printf 'what\tagents\tseconds\tbytes_per_s\tblobs_sent\tbytes_sent\titems\n' >"$out/runs.tsv"
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$out/runs.tsv"; }
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+clk_tck=$(getconf CLK_TCK)
 rate() { awk -v n="$corpus_bytes" -v s="$1" 'BEGIN {printf "%.0f", n / s}'; }
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}'; }
 
@@ -109,10 +111,16 @@ drop_or_sync() { if [[ $cache == cold ]]; then drop_caches; else sync; fi; }
 publish_run() {
   local label=$1 agents=$2 t s blobs bytes_sent items undelivered
   drop_or_sync
+  # CPU of the author and the portal over the run (utime+stime of /proc/PID/stat), and of the
+  # whole machine: where the time goes on a machine with few cores.
+  local a0 p0 m0 a1 p1 m1
+  a0=$(cpu_ticks "$author_pid"); p0=$(cpu_ticks "$portal_pid"); m0=$(cpu_busy_ticks)
   t=$(date +%s.%N)
   publish_wait "$out/runs/$label.json" "$out/runs/$label.err" "$publish_root" ||
     die "publish failed: $(tail -c 400 "$out/runs/$label.err") $(tail -c 400 "$out/runs/$label.json")"
   s=$(elapsed "$t")
+  a1=$(cpu_ticks "$author_pid"); p1=$(cpu_ticks "$portal_pid"); m1=$(cpu_busy_ticks)
+  echo "$label cpu_seconds author=$(awk -v d=$((a1 - a0)) -v t="$clk_tck" 'BEGIN {printf "%.1f", d / t}') portal=$(awk -v d=$((p1 - p0)) -v t="$clk_tck" 'BEGIN {printf "%.1f", d / t}') machine_busy=$(awk -v a="$m0" -v b="$m1" -v t="$clk_tck" 'BEGIN {split(a, x, " "); split(b, y, " "); printf "%.1f", (y[1] - x[1]) / t}') wall=$s" >>"$out/cpu.txt"
   blobs=$(jq -r '.blobs_sent // "?"' "$out/runs/$label.json")
   bytes_sent=$(jq -r '.bytes_sent // "?"' "$out/runs/$label.json")
   items=$(jq -r '(.items // []) | length' "$out/runs/$label.json")
@@ -178,6 +186,9 @@ echo "loadavg_at_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
           rs, (rs < 5 ? "met" : "MISSED"), rb, (rb == "0" ? "met" : "MISSED")
       }' "$out/runs.tsv"
   done
+  echo
+  echo "CPU seconds per run (utime+stime; the machine has $(nproc) cores):"
+  cat "$out/cpu.txt"
 } >"$out/summary.txt"
 jq -R -s --arg machine "$(cat "$out/machine.txt")" --argjson files "$FILES" --argjson bytes "$corpus_bytes" \
   --arg upload_s "$upload_s" --arg cache "$cache" '
