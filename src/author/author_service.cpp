@@ -95,10 +95,12 @@ StatusOr<std::unique_ptr<AuthorService>> AuthorService::Start(const AuthorOption
   AddIntegrationRoutes(router, deps);
   p.publish_source = std::make_unique<publish::AuthorPublishSource>(*p.store);
   PORTICO_ASSIGN_OR_RETURN(
-      p.publisher,
-      publish::PublishService::Create(*p.db, *p.publish_source, *p.publish_source, p.ims->tokens(),
-                                      *p.blobs, publish::HttpIngestChannelFactory(),
-                                      publish::PublishOptions{.clock = &clock}));
+      p.publisher, publish::PublishService::Create(
+                       *p.db, *p.publish_source, *p.publish_source, p.ims->tokens(), *p.blobs,
+                       publish::HttpIngestChannelFactory(),
+                       publish::PublishOptions{.lease = o.publish_lease,
+                                               .queue = {.backoff_base = o.publish_backoff},
+                                               .clock = &clock}));
   publish::AddPublishRoutes(router, {p.guard.get(), p.publisher.get()});
   store::SqlDatabase* db = p.db.get();
   http::AddStandardRoutes(

@@ -28,6 +28,10 @@ struct AuthorOptions {
   bool access_log = true;
   uint64_t max_upload_bytes = 1ull << 40;  // 1 TiB
   int agent_count = 4;
+  // How long a publish worker holds its items without a heartbeat (a crashed worker's items are
+  // taken again after this), and the first retry delay of a failed item (doubling, capped at 1 h).
+  std::chrono::milliseconds publish_lease{std::chrono::seconds(60)};
+  std::chrono::milliseconds publish_backoff{std::chrono::seconds(10)};
   std::chrono::milliseconds token_renew_margin{std::chrono::minutes(5)};
 };
 

@@ -128,7 +128,9 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
                                 {"host", "127.0.0.1"},
                                 {"port", "8481"},
                                 {"access_log", "true"},
-                                {"agents", "4"}});
+                                {"agents", "4"},
+                                {"publish_lease_ms", "60000"},
+                                {"publish_backoff_ms", "10000"}});
     if (!config.ok()) {
       exit_code = ctx.Fail(config.status());
       return;
@@ -136,7 +138,10 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     auto port = config->GetInt("port", 8481);
     auto agents = config->GetInt("agents", 4);
     auto access_log = config->GetBool("access_log", true);
-    for (const Status& st : {port.status(), agents.status(), access_log.status()}) {
+    auto lease_ms = config->GetInt("publish_lease_ms", 60000);
+    auto backoff_ms = config->GetInt("publish_backoff_ms", 10000);
+    for (const Status& st : {port.status(), agents.status(), access_log.status(), lease_ms.status(),
+                             backoff_ms.status()}) {
       if (!st.ok()) {
         exit_code = ctx.Fail(st);
         return;
@@ -144,6 +149,11 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     }
     if (*port < 0 || *port > 65535) {
       exit_code = ctx.Fail(InvalidArgument("port must be 0 to 65535"));
+      return;
+    }
+    if (*lease_ms < 1000 || *backoff_ms < 100) {
+      exit_code = ctx.Fail(
+          InvalidArgument("publish_lease_ms must be at least 1000 and publish_backoff_ms 100"));
       return;
     }
     if (*agents < 1 || *agents > 64) {
@@ -169,6 +179,8 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     o.org = config->GetString("org");
     o.access_log = *access_log;
     o.agent_count = static_cast<int>(*agents);
+    o.publish_lease = std::chrono::milliseconds(*lease_ms);
+    o.publish_backoff = std::chrono::milliseconds(*backoff_ms);
     auto svc = author::AuthorService::Start(o);
     if (!svc.ok()) {
       exit_code = ctx.Fail(svc.status());

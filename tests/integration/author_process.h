@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.h"
@@ -64,6 +66,23 @@ class AuthorProcess {
   std::string url() const { return ready_["url"].get<std::string>(); }
   pid_t pid() const { return pid_; }
   const fs::path& data() const { return data_; }
+
+  // Waits up to `timeout` for the process to end by itself; true when it has, with the signal
+  // that ended it (0 for a normal exit) in `signal`.
+  bool WaitForExit(std::chrono::seconds timeout, int* signal) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        if (signal) *signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return pid_ <= 0;
+  }
 
   // A field of /proc/PID/status in kB (VmRSS, VmHWM), or -1.
   int64_t ProcStatusKb(const std::string& field) const {

@@ -1,4 +1,9 @@
+#include <signal.h>
+
+#include <cstdlib>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include "author/publish/ingest_channel.h"
 #include "core/http/client.h"
@@ -7,12 +12,25 @@
 namespace portico::author::publish {
 namespace {
 
+// Fault injection for the crash tests (tests/integration/publish_crash_test.cpp): when the
+// environment variable PORTICO_FAULT_KILL_AT names `point` (before_check, mid_upload,
+// before_commit, after_commit), the process kills itself there with SIGKILL, exactly as
+// `kill -9` would at that moment. Unset in normal runs; read once.
+void FaultPoint(std::string_view point) {
+  static const std::string wanted = [] {
+    const char* v = std::getenv("PORTICO_FAULT_KILL_AT");
+    return std::string(v != nullptr ? v : "");
+  }();
+  if (!wanted.empty() && wanted == point) ::raise(SIGKILL);
+}
+
 // Feeds a blob reader to the HTTP client, reporting progress after each piece.
 class BlobBodySource final : public http::BodySource {
  public:
   BlobBodySource(store::BlobReader& blob, const UploadProgress& progress)
       : blob_(blob), progress_(progress) {}
   StatusOr<size_t> Read(std::span<char> buf) override {
+    if (sent_ > 0 && sent_ >= blob_.size() / 2) FaultPoint("mid_upload");
     PORTICO_ASSIGN_OR_RETURN(size_t n, blob_.Read(buf.data(), buf.size()));
     sent_ += static_cast<int64_t>(n);
     if (progress_) PORTICO_RETURN_IF_ERROR(progress_(sent_));
@@ -33,6 +51,7 @@ class HttpIngestChannel final : public IngestChannel {
   }
   StatusOr<protocol::CheckResponse> Check(const std::string& token,
                                           const protocol::CheckRequest& request) override {
+    FaultPoint("before_check");
     client_.SetToken(token);
     return client_.Check(request);
   }
@@ -45,8 +64,11 @@ class HttpIngestChannel final : public IngestChannel {
   }
   StatusOr<protocol::CommitResponse> Commit(const std::string& token,
                                             const protocol::CommitRequest& request) override {
+    if (!request.dry_run) FaultPoint("before_commit");
     client_.SetToken(token);
-    return client_.Commit(request);
+    auto committed = client_.Commit(request);
+    if (committed.ok() && !request.dry_run) FaultPoint("after_commit");
+    return committed;
   }
 
  private:
