@@ -64,6 +64,7 @@ pdata="$out/portico"
 bootstrap_portico "$pdata"
 all_cpus=0-$(($(nproc) - 1))
 start_service ims "$all_cpus" --data "$pdata/ims" --port "$ims_port"
+ims_pid=$svc_pid
 cli=("$bin" --data "$pdata")  # portico.json there names the ims, author and portal URLs and the admin
 
 template="$out/author-template"
@@ -197,4 +198,8 @@ jq -R -s --arg machine "$(cat "$out/machine.txt")" --argjson files "$FILES" --ar
   {files: $files, bytes: $bytes, page_cache: $cache, upload_seconds: ($upload_s | tonumber), runs: ., machine: $machine}' \
   "$out/runs.tsv" >"$out/summary.json"
 cat "$out/summary.txt"
+# The services' data (the uploaded author: as large as the corpus) is not needed once measured;
+# the corpus itself stays in bench/out/data/ for the next run.
+stop_pid "$ims_pid"
+rm -rf "$template" "$pdata"
 log "done in $(($(date +%s) - started_at)) s; raw output in $out"

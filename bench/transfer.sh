@@ -269,4 +269,8 @@ python_free_summary() {
 }
 python_free_summary
 cat "$out/summary.txt"
+# The services' data (the author's and the portal's copies of the file) is not needed once
+# measured; the source file stays in bench/out/data/ for the next run.
+for p in "$author_pid" "$portal_pid" "$ims_pid"; do stop_pid "$p"; done
+rm -rf "$pdata"
 log "done in $(($(date +%s) - started_at)) s; raw output in $out"
