@@ -118,7 +118,11 @@ StatusOr<std::unique_ptr<ims::ImsClient>> CliContext::LogIn(std::string* token) 
           j->value("expires_at", int64_t{0}) > std::time(nullptr) + 60) {
         client->SetToken(j->value("access_token", ""));
         if (token) *token = j->value("access_token", "");
-        if (client->Me().ok()) return client;
+        // The cached token is checked at the identity service; when that service cannot be
+        // reached, it is used anyway (the author and portal verify tokens offline), so commands
+        // against them keep working while the identity service is down.
+        auto me = client->Me();
+        if (me.ok() || me.status().code() == Code::kUnavailable) return client;
       }
     }
   }
