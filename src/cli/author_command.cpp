@@ -160,14 +160,9 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       exit_code = ctx.Fail(InvalidArgument("agents must be 1 to 64"));
       return;
     }
-    if (auto lf = config->GetString("log_file"); !lf.empty()) {
-      std::error_code ec;
-      if (auto parent = fs::path(lf).parent_path(); !parent.empty())
-        fs::create_directories(parent, ec);
-      if (Status st = log::OpenFile(lf); !st.ok()) {
-        exit_code = ctx.Fail(st);
-        return;
-      }
+    if (Status st = OpenServiceLog(config->GetString("log_file")); !st.ok()) {
+      exit_code = ctx.Fail(st);
+      return;
     }
     BlockStopSignals();
     author::AuthorOptions o;

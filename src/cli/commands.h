@@ -25,6 +25,10 @@ void AddPublishCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 // `portico connect` — connects an author to a portal tenant (SPEC §5); see cli/connect.h.
 void AddConnectCommand(CLI::App& app, GlobalFlags& flags, int& exit_code);
 
+// Sends logs to `log_file` when it is not empty, making its folder first (the log may live inside
+// a data folder the service has not made yet). Shared by every `serve` command.
+Status OpenServiceLog(const std::string& log_file);
+
 // Blocks SIGINT and SIGTERM in the calling thread (call before starting service threads, which
 // inherit the mask) and later waits for one of them.
 void BlockStopSignals();

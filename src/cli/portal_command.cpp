@@ -66,15 +66,9 @@ void AddServePortal(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       }
       ims_url = *from_ctx;
     }
-    if (auto lf = config->GetString("log_file"); !lf.empty()) {
-      std::error_code ec;
-      if (auto parent = std::filesystem::path(lf).parent_path(); !parent.empty()) {
-        std::filesystem::create_directories(parent, ec);
-      }
-      if (Status st = log::OpenFile(lf); !st.ok()) {
-        exit_code = ctx.Fail(st);
-        return;
-      }
+    if (Status st = OpenServiceLog(config->GetString("log_file")); !st.ok()) {
+      exit_code = ctx.Fail(st);
+      return;
     }
     BlockStopSignals();
     portal::PortalOptions o;

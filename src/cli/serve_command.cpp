@@ -29,6 +29,15 @@ int WaitForStopSignal() {
   return sig;
 }
 
+Status OpenServiceLog(const std::string& log_file) {
+  if (log_file.empty()) return Status::Ok();
+  std::error_code ec;
+  if (auto parent = std::filesystem::path(log_file).parent_path(); !parent.empty()) {
+    std::filesystem::create_directories(parent, ec);
+  }
+  return log::OpenFile(log_file);
+}
+
 void AddServeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   auto* serve = app.add_subcommand("serve", "Run one service in the foreground");
   serve->require_subcommand(1);
@@ -79,16 +88,9 @@ void AddServeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       exit_code = ctx.Fail(InvalidArgument("port must be 0 to 65535"));
       return;
     }
-    if (auto lf = config->GetString("log_file"); !lf.empty()) {
-      // The log may live inside a data folder the service has not made yet.
-      std::error_code ec;
-      if (auto parent = std::filesystem::path(lf).parent_path(); !parent.empty()) {
-        std::filesystem::create_directories(parent, ec);
-      }
-      if (Status st = log::OpenFile(lf); !st.ok()) {
-        exit_code = ctx.Fail(st);
-        return;
-      }
+    if (Status st = OpenServiceLog(config->GetString("log_file")); !st.ok()) {
+      exit_code = ctx.Fail(st);
+      return;
     }
     BlockStopSignals();
     ims::ImsOptions o;

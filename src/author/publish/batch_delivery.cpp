@@ -148,7 +148,12 @@ bool BatchDelivery::UploadMissing(std::vector<BatchEntry*>& open,
       FailAll(open, "upload failed: " + r.status().message());
       return false;
     }
-    auto counted = d_.store.AddSent(users.front()->item.request_id, 1, size);
+    // The counters are for people; a busy database gets three tries before the count is lost.
+    Status counted;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      counted = d_.store.AddSent(users.front()->item.request_id, 1, size);
+      if (counted.ok() || counted.code() != Code::kUnavailable) break;
+    }
     if (!counted.ok()) log::Warn("publish_count_failed", {{"error", counted.ToString()}});
   }
   return true;
