@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -57,6 +58,17 @@ class BlobWriter {
   // immutable; concurrent writers of the same content all succeed). Whatever the outcome, the
   // writer is spent: a second Commit fails with PreconditionFailed.
   virtual StatusOr<BlobInfo> Commit(std::optional<std::string> expected_sha256_hex) = 0;
+
+  // Commit without the durability: the blob is visible and complete at once for every reader
+  // (and survives the process being killed), but until BlobStore::Sync names it a power cut may
+  // lose or truncate it. For callers that make many blobs and have one durability point of their
+  // own (a manifest commit): they Sync the blobs it names just before it, and must never let a
+  // durable record name a blob that was not synced. Content the store already holds is checked
+  // (re-read and hashed) before it is kept, so a damaged copy left by a power cut is replaced.
+  // The default is Commit (durable at once).
+  virtual StatusOr<BlobInfo> CommitDeferred(std::optional<std::string> expected_sha256_hex) {
+    return Commit(std::move(expected_sha256_hex));
+  }
 };
 
 // Reads one stored blob. The content it reads never changes, even if the blob is removed from the
@@ -106,6 +118,15 @@ class BlobStore {
   // The digests of `digests` that are not stored, in the given order (duplicates kept). Fails
   // with InvalidArgument, checking nothing, if any digest is malformed.
   virtual StatusOr<std::vector<std::string>> Missing(std::span<const std::string> digests) = 0;
+
+  // Makes the named blobs durable (those committed with CommitDeferred; durable ones cost little):
+  // once this returns OK a power cut keeps them whole. One call for many blobs is much cheaper
+  // than one durable Commit each. NotFound if one is not stored, InvalidArgument for a malformed
+  // digest. The default does nothing (stores whose commits are always durable).
+  virtual Status Sync(std::span<const std::string> digests) {
+    (void)digests;
+    return Status::Ok();
+  }
 };
 
 }  // namespace portico::store

@@ -21,6 +21,9 @@ namespace fs = std::filesystem;
 
 constexpr mode_t kFolderMode = 0700;
 constexpr mode_t kFileMode = 0600;
+// From this many blobs, Sync flushes the whole file system (syncfs) instead of each file and
+// folder: one journal commit instead of one per fsync.
+constexpr size_t kSyncfsFrom = 8;
 
 // A full disk or quota is the environment's, and may pass: Unavailable. Anything else is Internal.
 // Messages name the operation, never a path (they may reach a client).
@@ -98,6 +101,19 @@ class FsBlobWriter final : public BlobWriter {
   int64_t size() const override { return size_; }
 
   StatusOr<BlobInfo> Commit(std::optional<std::string> expected_sha256_hex) override {
+    return Finish(std::move(expected_sha256_hex), /*durable=*/true);
+  }
+
+  StatusOr<BlobInfo> CommitDeferred(std::optional<std::string> expected_sha256_hex) override {
+    return Finish(std::move(expected_sha256_hex), /*durable=*/false);
+  }
+
+ private:
+  enum class State { kOpen, kBroken, kSpent };
+
+  // Commit: with `durable`, fsync of the file before the rename and of the folders after it;
+  // without, neither (BlobStore::Sync does them later).
+  StatusOr<BlobInfo> Finish(std::optional<std::string> expected_sha256_hex, bool durable) {
     if (state_ == State::kSpent) {
       return Status(Code::kPreconditionFailed, "blob store: the writer was already committed");
     }
@@ -111,7 +127,7 @@ class FsBlobWriter final : public BlobWriter {
       DropTemp();
       return InvalidDigest();
     }
-    int rc = ::fsync(fd_);
+    int rc = durable ? ::fsync(fd_) : 0;
     int err = errno;
     ::close(fd_);
     fd_ = -1;
@@ -126,33 +142,57 @@ class FsBlobWriter final : public BlobWriter {
           Code::kInvalidArgument, "digest_mismatch",
           "the content's SHA-256 is " + info.sha256 + ", not the expected " + *expected_sha256_hex);
     }
-    Status placed = Place(info.sha256);
+    Status placed = Place(info.sha256, durable);
     DropTemp();  // a no-op once renamed
     if (!placed.ok()) return placed;
     return info;
   }
 
- private:
-  enum class State { kOpen, kBroken, kSpent };
-
-  // Moves the temporary file to its fan-out path, unless that blob is already there.
-  Status Place(const std::string& hex) {
+  // Moves the temporary file to its fan-out path, unless that blob is already there. `durable`:
+  // folders made and the rename are synced. Without it nothing is, and an existing copy is kept
+  // only if its bytes hash to its name (one left damaged by a power cut, never synced and so
+  // never named by a durable record, is replaced).
+  Status Place(const std::string& hex, bool durable) {
     const fs::path outer = root_ / hex.substr(0, 2);
     const fs::path inner = outer / hex.substr(2, 2);
     PORTICO_ASSIGN_OR_RETURN(bool made_outer, MakeFolder(outer));
-    if (made_outer) PORTICO_RETURN_IF_ERROR(SyncFolder(root_));
+    if (made_outer && durable) PORTICO_RETURN_IF_ERROR(SyncFolder(root_));
     PORTICO_ASSIGN_OR_RETURN(bool made_inner, MakeFolder(inner));
-    if (made_inner) PORTICO_RETURN_IF_ERROR(SyncFolder(outer));
+    if (made_inner && durable) PORTICO_RETURN_IF_ERROR(SyncFolder(outer));
     const fs::path target = inner / hex;
     struct stat st;
-    if (::stat(target.c_str(), &st) == 0) return Status::Ok();  // immutable: keep the first copy
+    if (::stat(target.c_str(), &st) == 0) {
+      if (durable) return Status::Ok();  // immutable: keep the first copy
+      PORTICO_ASSIGN_OR_RETURN(bool intact, HashesTo(target, hex));
+      if (intact) return Status::Ok();
+    }
     // A concurrent writer of the same content may rename between the stat and here; rename
     // then replaces an identical file atomically, which no reader can tell apart.
     if (::rename(temp_path_.c_str(), target.c_str()) != 0) {
       return ErrnoStatus("cannot move a blob into place", errno);
     }
     temp_exists_ = false;
-    return SyncFolder(inner);
+    return durable ? SyncFolder(inner) : Status::Ok();
+  }
+
+  // Whether the file at `path` is a regular file whose bytes hash to `hex`.
+  static StatusOr<bool> HashesTo(const fs::path& path, const std::string& hex) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return false;
+    crypto::Sha256 sha;
+    std::string buffer(256 * 1024, '\0');
+    while (true) {
+      ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        ::close(fd);
+        return false;
+      }
+      if (n == 0) break;
+      sha.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    }
+    ::close(fd);
+    return sha.FinalHex() == hex;
   }
 
   void DropTemp() {
@@ -275,6 +315,47 @@ class FsBlobStore final : public BlobStore {
       if (!exists) missing.push_back(digest);
     }
     return missing;
+  }
+
+  Status Sync(std::span<const std::string> digests) override {
+    if (!std::all_of(digests.begin(), digests.end(), IsValidSha256Hex)) return InvalidDigest();
+    if (digests.empty()) return Status::Ok();
+    for (const std::string& digest : digests) {
+      struct stat st;
+      if (::stat(PathFor(digest).c_str(), &st) != 0) {
+        if (errno == ENOENT) return NotFoundStatus();
+        return ErrnoStatus("cannot read a blob's size", errno);
+      }
+    }
+    if (digests.size() >= kSyncfsFrom) {
+      // One writeback and one journal commit of the whole file system, for every blob at once
+      // (file data, new folders, renames). Since Linux 5.8 it reports writeback errors.
+      int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) return ErrnoStatus("cannot open the store to sync it", errno);
+      int rc = ::syncfs(fd);
+      int err = errno;
+      ::close(fd);
+      if (rc != 0) return ErrnoStatus("cannot sync the store's file system", err);
+      return Status::Ok();
+    }
+    // A few blobs: each file, then each folder on its path (the renames and new folders).
+    std::vector<fs::path> folders;
+    for (const std::string& digest : digests) {
+      const fs::path path = PathFor(digest);
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd < 0) return ErrnoStatus("cannot open a blob to sync it", errno);
+      int rc = ::fsync(fd);
+      int err = errno;
+      ::close(fd);
+      if (rc != 0) return ErrnoStatus("cannot sync a blob", err);
+      folders.push_back(path.parent_path());
+      folders.push_back(path.parent_path().parent_path());
+    }
+    folders.push_back(root_);
+    std::sort(folders.begin(), folders.end());
+    folders.erase(std::unique(folders.begin(), folders.end()), folders.end());
+    for (const fs::path& folder : folders) PORTICO_RETURN_IF_ERROR(SyncFolder(folder));
+    return Status::Ok();
   }
 
   // Deletes temporary files older than `age`, left by crashed or killed writers.

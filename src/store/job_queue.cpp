@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <random>
+#include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -169,6 +170,16 @@ Status LeaseLostOrNotFound(SqlSession& session, int64_t id) {
                     found[0].Text("state") + ")");
 }
 
+// How many rows the next multi-row statement takes of `remaining`: `max` (a power of two), or
+// the largest power of two below it, so a statement's text takes one of few forms and stays in
+// the connection's statement cache.
+size_t NextChunk(size_t remaining, size_t max) {
+  if (remaining >= max) return max;
+  size_t n = 1;
+  while (n * 2 <= remaining) n *= 2;
+  return n;
+}
+
 double UniformRandom() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
@@ -255,6 +266,87 @@ StatusOr<int64_t> JobQueue::Enqueue(std::string_view kind, std::string_view payl
   return id;
 }
 
+StatusOr<std::vector<int64_t>> JobQueue::EnqueueMany(SqlSession& session, std::string_view kind,
+                                                     std::span<const JobSpec> jobs) {
+  PORTICO_RETURN_IF_ERROR(CheckName("kind", kind, false));
+  std::unordered_map<std::string_view, size_t> by_key;  // dedupe key -> index in `jobs`
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const EnqueueOptions& o = jobs[i].options;
+    PORTICO_RETURN_IF_ERROR(CheckName("queue", o.queue, true));
+    if (o.dedupe_key && (o.dedupe_key->empty() || o.dedupe_key->size() > kMaxDedupeBytes)) {
+      return InvalidArgument("a job's dedupe key must have 1 to " +
+                             std::to_string(kMaxDedupeBytes) + " bytes");
+    }
+    if (o.max_attempts < 1) return InvalidArgument("a job's max_attempts must be at least 1");
+    if (!nlohmann::json::accept(jobs[i].payload_json)) {
+      return InvalidArgument("a job's payload must be a JSON text");
+    }
+  }
+  const int64_t now = clock_.NowMillis();
+  std::vector<int64_t> ids(jobs.size(), 0);
+  // 5 parameters a row; 256 rows stay far below every engine's limit on parameters.
+  constexpr size_t kRowsPerInsert = 256;
+  for (size_t start = 0, end = 0; start < jobs.size(); start = end) {
+    end = start + NextChunk(jobs.size() - start, kRowsPerInsert);
+    std::string sql =
+        "INSERT INTO queue_jobs (queue, kind, payload, state, attempts, max_attempts, "
+        "run_at_ms, dedupe_key, created_ms, updated_ms) VALUES ";
+    SqlParams params;
+    params.reserve((end - start) * 6 + 2);
+    params.push_back(kind);  // $1
+    params.push_back(now);   // $2
+    by_key.clear();
+    for (size_t i = start; i < end; ++i) {
+      const EnqueueOptions& o = jobs[i].options;
+      const size_t b = params.size();
+      sql += i == start ? "" : ", ";
+      sql += "($" + std::to_string(b + 1) + ", $1, $" + std::to_string(b + 2) + ", 'queued', 0, $" +
+             std::to_string(b + 3) + ", $" + std::to_string(b + 4) + ", $" + std::to_string(b + 5) +
+             ", $2, $2)";
+      params.push_back(o.queue);
+      params.push_back(jobs[i].payload_json);
+      params.push_back(o.max_attempts);
+      params.push_back(o.run_at_ms.value_or(now));
+      params.push_back(o.dedupe_key);
+      if (o.dedupe_key) by_key.emplace(*o.dedupe_key, i);
+    }
+    sql += " ON CONFLICT DO NOTHING RETURNING id, dedupe_key";
+    PORTICO_ASSIGN_OR_RETURN(SqlResult inserted, session.Execute(sql, params));
+    // Rows without a dedupe key cannot conflict; their ids, ascending, follow their order in the
+    // VALUES list (ids are assigned as rows are inserted, in order).
+    std::vector<int64_t> plain;
+    for (const SqlRow& row : inserted) {
+      if (auto key = row.OptionalText("dedupe_key")) {
+        auto it = by_key.find(*key);
+        if (it == by_key.end()) return Internal("job queue: a bulk insert returned an unknown key");
+        ids[it->second] = row.Int("id");
+      } else {
+        plain.push_back(row.Int("id"));
+      }
+    }
+    std::sort(plain.begin(), plain.end());
+    size_t next_plain = 0;
+    for (size_t i = start; i < end; ++i) {
+      if (ids[i] != 0) continue;
+      const EnqueueOptions& o = jobs[i].options;
+      if (!o.dedupe_key) {
+        if (next_plain >= plain.size()) return Internal("job queue: a bulk insert lost a row");
+        ids[i] = plain[next_plain++];
+        continue;
+      }
+      // Only the dedupe index can refuse the row: the job holding the key.
+      PORTICO_ASSIGN_OR_RETURN(
+          SqlResult holder,
+          session.Execute("SELECT id FROM queue_jobs WHERE kind = $1 AND dedupe_key = $2 AND "
+                          "state IN ('queued', 'running', 'retrying')",
+                          {kind, o.dedupe_key}));
+      if (holder.empty()) return Internal("job queue: an insert was refused for no known reason");
+      ids[i] = holder[0].Int("id");
+    }
+  }
+  return ids;
+}
+
 StatusOr<std::vector<Job>> JobQueue::Claim(const ClaimOptions& options) {
   PORTICO_RETURN_IF_ERROR(CheckName("worker id", options.worker_id, false));
   if (options.lease.count() < 1) return InvalidArgument("a job lease must be at least 1 ms");
@@ -330,6 +422,34 @@ Status JobQueue::Complete(int64_t id, std::string_view worker_id) {
     if (updated.rows_affected == 0) return LeaseLostOrNotFound(session, id);
     return Status::Ok();
   });
+}
+
+StatusOr<std::vector<int64_t>> JobQueue::CompleteMany(SqlSession& session,
+                                                      std::span<const int64_t> ids,
+                                                      std::string_view worker_id) {
+  const int64_t now = clock_.NowMillis();
+  std::vector<int64_t> done;
+  done.reserve(ids.size());
+  constexpr size_t kIdsPerUpdate = 512;
+  for (size_t start = 0; start < ids.size(); start += kIdsPerUpdate) {
+    const size_t end = std::min(ids.size(), start + kIdsPerUpdate);
+    // The list is padded to a power of two with its last id (a repeat in IN changes nothing), so
+    // the statement takes one of few forms and stays in the statement cache.
+    size_t slots = 1;
+    while (slots < end - start) slots *= 2;
+    SqlParams params = {now, worker_id};
+    std::string sql =
+        "UPDATE queue_jobs SET state = 'done', lease_expires_ms = NULL, finished_ms = $1, "
+        "updated_ms = $1 WHERE state = 'running' AND worker_id = $2 AND id IN (";
+    for (size_t k = 0; k < slots; ++k) {
+      params.push_back(ids[std::min(start + k, end - 1)]);
+      sql += (k == 0 ? "$" : ", $") + std::to_string(params.size());
+    }
+    sql += ") RETURNING id";
+    PORTICO_ASSIGN_OR_RETURN(SqlResult updated, session.Execute(sql, params));
+    for (const SqlRow& row : updated) done.push_back(row.Int(0));
+  }
+  return done;
 }
 
 StatusOr<JobState> JobQueue::Fail(int64_t id, std::string_view worker_id, std::string_view error) {

@@ -72,6 +72,12 @@ struct EnqueueOptions {
   std::optional<std::string> dedupe_key;
 };
 
+// One job of a bulk enqueue (JobQueue::EnqueueMany).
+struct JobSpec {
+  std::string payload_json;
+  EnqueueOptions options;
+};
+
 struct ClaimOptions {
   std::string worker_id;             // unique per worker instance, e.g. "<host>:<pid>:<thread>"
   std::optional<std::string> queue;  // only this queue; nullopt: any queue
@@ -116,6 +122,14 @@ class JobQueue {
   StatusOr<int64_t> Enqueue(std::string_view kind, std::string_view payload_json,
                             const EnqueueOptions& options = {});
 
+  // Adds `jobs` of `kind` inside the caller's write transaction `session` (which must belong to
+  // this queue's database), with multi-row inserts: thousands of jobs cost a few statements, and
+  // they become visible with the caller's own rows, or not at all. Returns the ids in the order of
+  // `jobs` (with a dedupe key, the id of the unfinished job holding it, as Enqueue does).
+  // Validation and errors as for Enqueue; after a failure the caller's transaction is aborted.
+  StatusOr<std::vector<int64_t>> EnqueueMany(SqlSession& session, std::string_view kind,
+                                             std::span<const JobSpec> jobs);
+
   // Atomically takes up to `limit` due jobs, oldest due first: queued or retrying jobs whose
   // run_at has come, and running jobs whose lease expired. Each becomes running, owned by
   // `worker_id` until now + lease, with one more attempt. Two claimers never get the same job.
@@ -133,6 +147,13 @@ class JobQueue {
   // Marks running job `id` of `worker_id` done. Errors as for Heartbeat; a worker that lost the
   // job changes nothing.
   Status Complete(int64_t id, std::string_view worker_id);
+
+  // Complete for many jobs of `worker_id` at once, inside the caller's write transaction
+  // `session` (so the caller's own bookkeeping commits with the jobs' new state). Returns the ids
+  // that became done; the others were no longer running for this worker (lost leases, unknown
+  // ids) and are left as they are.
+  StatusOr<std::vector<int64_t>> CompleteMany(SqlSession& session, std::span<const int64_t> ids,
+                                              std::string_view worker_id);
 
   // Records a failed attempt of running job `id` of `worker_id` with `error` (truncated to 2000
   // bytes, invalid UTF-8 replaced): retrying after the backoff if attempts remain, else parked.

@@ -228,6 +228,55 @@ TEST_F(BlobStoreTest, SecondCommitOfSameContentIsIdempotentAndKeepsTheFirstFile)
   EXPECT_EQ(TempFileCount(), 0u);
 }
 
+TEST_F(BlobStoreTest, DeferredCommitIsVisibleAtOnceAndSyncMakesItDurable) {
+  std::vector<std::string> digests;
+  for (int i = 0; i < 12; ++i) {
+    const std::string content = Pattern(3000 + i, i);
+    StatusOr<std::unique_ptr<BlobWriter>> writer = store_->NewWriter();
+    ASSERT_OK(writer.status());
+    ASSERT_OK((*writer)->Append(content));
+    StatusOr<BlobInfo> info = (*writer)->CommitDeferred(std::nullopt);
+    ASSERT_OK(info.status());
+    EXPECT_EQ(ReadAll(info->sha256), content);
+    digests.push_back(info->sha256);
+  }
+  EXPECT_EQ(TempFileCount(), 0u);
+  // Few blobs: each file and folder; many: the whole file system.
+  EXPECT_OK(store_->Sync(std::span<const std::string>(digests.data(), 2)));
+  EXPECT_OK(store_->Sync(digests));
+  EXPECT_OK(store_->Sync({}));
+  const std::string absent(64, 'a');
+  EXPECT_EQ(store_->Sync(std::span<const std::string>(&absent, 1)).code(), Code::kNotFound);
+  const std::string bad = "../x";
+  EXPECT_EQ(store_->Sync(std::span<const std::string>(&bad, 1)).error(), "invalid_digest");
+}
+
+TEST_F(BlobStoreTest, DeferredCommitReplacesADamagedCopyAndKeepsAnIntactOne) {
+  const std::string content = Pattern(5000, 7);
+  StatusOr<BlobInfo> first = Put(content);
+  ASSERT_OK(first.status());
+  const fs::path path =
+      root() / first->sha256.substr(0, 2) / first->sha256.substr(2, 2) / first->sha256;
+  struct stat before;
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+  auto deferred = [&] {
+    StatusOr<std::unique_ptr<BlobWriter>> writer = store_->NewWriter();
+    EXPECT_TRUE(IsOk(writer.status()));
+    EXPECT_TRUE(IsOk((*writer)->Append(content)));
+    return (*writer)->CommitDeferred(first->sha256);
+  };
+  ASSERT_OK(deferred().status());
+  struct stat kept;
+  ASSERT_EQ(::stat(path.c_str(), &kept), 0);
+  EXPECT_EQ(kept.st_ino, before.st_ino);  // intact: kept
+  // What a power cut can leave of a blob written without sync: a short file.
+  fs::resize_file(path, 100);
+  ASSERT_OK(deferred().status());
+  EXPECT_EQ(ReadAll(first->sha256), content);
+  EXPECT_EQ(VisibleFiles().size(), 1u);
+  EXPECT_EQ(TempFileCount(), 0u);
+}
+
 TEST_F(BlobStoreTest, WriterIsSpentAfterCommit) {
   StatusOr<std::unique_ptr<BlobWriter>> writer = store_->NewWriter();
   ASSERT_OK(writer.status());

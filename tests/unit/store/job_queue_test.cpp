@@ -115,6 +115,67 @@ TEST_F(JobQueueTest, ClaimThenComplete) {
   EXPECT_FALSE(ClaimOne("w2").has_value());  // done jobs never come back
 }
 
+TEST_F(JobQueueTest, EnqueueManyInTheCallersTransactionThenCompleteMany) {
+  std::vector<JobSpec> specs;
+  for (int i = 0; i < 300; ++i) {
+    JobSpec spec;
+    spec.payload_json = "{\"n\":" + std::to_string(i) + "}";
+    spec.options.queue = i % 2 ? "odd" : "even";
+    if (i % 3 != 0) spec.options.dedupe_key = "k" + std::to_string(i);
+    specs.push_back(std::move(spec));
+  }
+  // A key already held by an unfinished job gives that job back.
+  const int64_t holder = Add("render", {.dedupe_key = "k1"});
+  std::vector<int64_t> ids;
+  ASSERT_OK(db_->Transaction([&](SqlSession& s) -> Status {
+    PORTICO_ASSIGN_OR_RETURN(ids, queue_->EnqueueMany(s, "render", specs));
+    return Status::Ok();
+  }));
+  ASSERT_EQ(ids.size(), specs.size());
+  EXPECT_EQ(ids[1], holder);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (i == 1) continue;
+    Job job = GetJob(ids[i]);
+    EXPECT_EQ(job.payload_json, specs[i].payload_json) << i;
+    EXPECT_EQ(job.queue, specs[i].options.queue) << i;
+    EXPECT_EQ(job.state, JobState::kQueued);
+  }
+  // A rolled-back transaction leaves no job.
+  const auto before = queue_->CountByState();
+  ASSERT_OK(before.status());
+  EXPECT_FALSE(db_->Transaction([&](SqlSession& s) -> Status {
+                    PORTICO_RETURN_IF_ERROR(queue_->EnqueueMany(s, "other", specs).status());
+                    return Internal("roll back");
+                  })
+                   .ok());
+  EXPECT_EQ(*queue_->CountByState(), *before);
+  EXPECT_FALSE(db_->Transaction([&](SqlSession& s) -> Status {
+                    std::vector<JobSpec> bad(1);
+                    bad[0].payload_json = "not json";
+                    return queue_->EnqueueMany(s, "render", bad).status();
+                  })
+                   .ok());
+
+  StatusOr<std::vector<Job>> claimed =
+      queue_->Claim({.worker_id = "w1", .queue = "odd", .lease = seconds(30), .limit = 7});
+  ASSERT_OK(claimed.status());
+  ASSERT_EQ(claimed->size(), 7u);
+  std::vector<int64_t> mine;
+  for (const auto& j : *claimed) mine.push_back(j.id);
+  std::vector<int64_t> asked = mine;
+  asked.push_back(ids[0]);  // queued, not running for w1: left alone
+  std::vector<int64_t> done;
+  ASSERT_OK(db_->Transaction([&](SqlSession& s) -> Status {
+    PORTICO_ASSIGN_OR_RETURN(done, queue_->CompleteMany(s, asked, "w1"));
+    return Status::Ok();
+  }));
+  std::sort(done.begin(), done.end());
+  std::sort(mine.begin(), mine.end());
+  EXPECT_EQ(done, mine);
+  for (int64_t id : mine) EXPECT_EQ(GetJob(id).state, JobState::kDone);
+  EXPECT_EQ(GetJob(ids[0]).state, JobState::kQueued);
+}
+
 TEST_F(JobQueueTest, BackoffDoublesUpToTheCap) {
   const int64_t id = Add("render", {.max_attempts = 10});
   // base 1 s, cap 8 s, no jitter.
