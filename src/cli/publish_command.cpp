@@ -3,6 +3,7 @@
 // author's /api/v1/publish routes (author/publish/publish_api.h).
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -93,17 +94,24 @@ void DrawProgress(const json& status) {
   std::fflush(stderr);
 }
 
-// Polls the request until every item is delivered, parked or failed.
+// Polls the request's totals (?items=false: no item list, cheap for the author) until every
+// item is delivered, parked or failed, then fetches the whole status, items included, once.
 StatusOr<json> Wait(PublishApi& api, int64_t id, bool progress) {
+  const std::string path = "/api/v1/publish/" + std::to_string(id);
+  auto pause = std::chrono::milliseconds(100);
   while (true) {
-    PORTICO_ASSIGN_OR_RETURN(json s, api.Call("GET", "/api/v1/publish/" + std::to_string(id)));
+    PORTICO_ASSIGN_OR_RETURN(json s, api.Call("GET", path + "?items=false"));
     if (progress) DrawProgress(s);
-    if (s.value("done", false)) {
-      if (progress) std::fputc('\n', stderr);
-      return s;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    if (s.value("done", false)) break;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(500));
   }
+  PORTICO_ASSIGN_OR_RETURN(json s, api.Call("GET", path));
+  if (progress) {
+    DrawProgress(s);
+    std::fputc('\n', stderr);
+  }
+  return s;
 }
 
 // The SPEC §7 result of --wait --json.

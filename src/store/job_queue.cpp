@@ -376,20 +376,34 @@ StatusOr<std::vector<Job>> JobQueue::Claim(const ClaimOptions& options) {
     PORTICO_ASSIGN_OR_RETURN(SqlResult candidates, session.Execute(select_sql, select_params));
 
     const int64_t lease_until = now + options.lease.count();
-    for (const SqlRow& candidate : candidates) {
-      // The WHERE repeats the claimable test, so even without row locks a job another claimer
-      // took in the meantime matches nothing here and is skipped.
-      PORTICO_ASSIGN_OR_RETURN(
-          SqlResult updated,
-          session.Execute(std::string("UPDATE queue_jobs SET state = 'running', worker_id = $2, "
-                                      "lease_expires_ms = $3, attempts = attempts + 1, "
-                                      "updated_ms = $1, last_error = CASE WHEN state = 'running' "
-                                      "THEN 'the lease of worker ' || worker_id || ' expired' "
-                                      "ELSE last_error END WHERE id = $4 AND ") +
-                              kClaimable + " RETURNING " + kColumns,
-                          {now, options.worker_id, lease_until, candidate.Int("id")}));
-      if (!updated.empty()) claimed.push_back(JobFrom(updated[0]));
+    // One UPDATE for every candidate. Its WHERE repeats the claimable test, so even without row
+    // locks a job another claimer took in the meantime matches nothing here and is skipped. The
+    // id list is padded to a power of two with its last id (a repeat in IN changes nothing), so
+    // the statement takes few forms and stays in the statement cache.
+    std::unordered_map<int64_t, size_t> order;  // id -> position among the candidates
+    for (const SqlRow& candidate : candidates) order.emplace(candidate.Int("id"), order.size());
+    if (order.empty()) return Status::Ok();
+    size_t slots = 1;
+    while (slots < candidates.size()) slots *= 2;
+    SqlParams params = {now, options.worker_id, lease_until};
+    std::string in;
+    for (size_t k = 0; k < slots; ++k) {
+      params.push_back(candidates[std::min(k, candidates.size() - 1)].Int("id"));
+      in += (k == 0 ? "$" : ", $") + std::to_string(params.size());
     }
+    PORTICO_ASSIGN_OR_RETURN(
+        SqlResult updated,
+        session.Execute(std::string("UPDATE queue_jobs SET state = 'running', worker_id = $2, "
+                                    "lease_expires_ms = $3, attempts = attempts + 1, "
+                                    "updated_ms = $1, last_error = CASE WHEN state = 'running' "
+                                    "THEN 'the lease of worker ' || worker_id || ' expired' "
+                                    "ELSE last_error END WHERE id IN (") +
+                            in + ") AND " + kClaimable + " RETURNING " + kColumns,
+                        params));
+    for (const SqlRow& row : updated) claimed.push_back(JobFrom(row));
+    // Oldest due first, as the candidates were chosen.
+    std::sort(claimed.begin(), claimed.end(),
+              [&](const Job& a, const Job& b) { return order[a.id] < order[b.id]; });
     return Status::Ok();
   }));
   return claimed;

@@ -1,7 +1,5 @@
 #include "author/publish/author_publish_source.h"
 
-#include <deque>
-
 #include "protocol/dam_path.h"
 
 namespace portico::author::publish {
@@ -53,34 +51,15 @@ StatusOr<PublishObject> AuthorPublishSource::Lookup(const std::string& path) {
 StatusOr<std::vector<PublishObject>> AuthorPublishSource::Expand(const std::string& folder) {
   PORTICO_ASSIGN_OR_RETURN(PublishObject top, Lookup(folder));
   if (!top.is_folder) return Status(Code::kNotFound, "not_a_folder", folder + " is not a folder");
-  std::vector<PublishObject> out{top};
-  std::deque<std::string> pending{folder};
-  constexpr int kPage = 1000;
-  while (!pending.empty()) {
-    std::string dir = std::move(pending.front());
-    pending.pop_front();
-    ListCursor cursor;
-    while (true) {
-      PORTICO_ASSIGN_OR_RETURN(auto rows, store_.ListChildren(dir, cursor, kPage));
-      const bool more = rows.size() > static_cast<size_t>(kPage);
-      if (more) rows.resize(kPage);
-      for (const auto& c : rows) {
-        if (c.is_folder) {
-          auto f = store_.GetFolder(c.path);
-          if (!f.ok()) continue;  // removed meanwhile
-          out.push_back(FromFolder(*f));
-          pending.push_back(c.path);
-        } else {
-          auto a = store_.GetAsset(c.path);
-          if (!a.ok()) continue;
-          out.push_back(FromAsset(*a));
-        }
-      }
-      if (!more || rows.empty()) break;
-      cursor.in_assets = !rows.back().is_folder;
-      cursor.after_name = rows.back().name;
-    }
-  }
+  // One read transaction, one query per table: a consistent snapshot in milliseconds.
+  std::vector<FolderRecord> folders;
+  std::vector<AssetRecord> assets;
+  PORTICO_RETURN_IF_ERROR(store_.ListSubtree(folder, &folders, &assets));
+  std::vector<PublishObject> out;
+  out.reserve(1 + folders.size() + assets.size());
+  out.push_back(std::move(top));
+  for (const auto& f : folders) out.push_back(FromFolder(f));
+  for (const auto& a : assets) out.push_back(FromAsset(a));
   return out;
 }
 

@@ -13,8 +13,8 @@ class AuthorPublishSource final : public PublishSource, public PublishTargetSour
   explicit AuthorPublishSource(AuthorStore& store) : store_(store) {}
 
   StatusOr<PublishObject> Lookup(const std::string& path) override;
-  // Walks the tree page by page (the author's store has no subtree read in one transaction yet,
-  // so an upload that lands during the walk may or may not be in the snapshot).
+  // Reads the subtree in one read transaction (AuthorStore::ListSubtree): folders by path, then
+  // assets by path.
   StatusOr<std::vector<PublishObject>> Expand(const std::string& folder) override;
   StatusOr<int64_t> CurrentSeq() override { return store_.CurrentSeq(); }
 

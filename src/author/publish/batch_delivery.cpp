@@ -81,7 +81,36 @@ void BatchDelivery::Deliver(std::vector<BatchEntry>& entries) {
     if (!e.settled) open.push_back(&e);
   }
   if (open.empty()) return;
+  DeliverOpen(open);
+  Settle();
+}
 
+void BatchDelivery::Settle() {
+  if (completed_.empty() && sent_.empty()) return;
+  // A busy database gets a few tries; the jobs stay running otherwise, their leases expire and
+  // the batch is delivered again (a replay at the portal), so nothing is lost but the counters.
+  Status st;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    st = d_.store.SettleBatch(
+        [&](store::SqlSession& s) -> Status {
+          auto done = d_.queue.CompleteMany(s, completed_, worker_id_);
+          if (!done.ok()) return done.status();
+          if (done->size() != completed_.size()) {
+            log::Warn("publish_complete_not_recorded",
+                      {{"jobs", completed_.size() - done->size()},
+                       {"error", "no longer running for this worker"}});
+          }
+          return Status::Ok();
+        },
+        sent_);
+    if (st.ok() || st.code() != Code::kUnavailable) break;
+  }
+  if (!st.ok()) log::Warn("publish_settle_failed", {{"error", st.ToString()}});
+  completed_.clear();
+  sent_.clear();
+}
+
+void BatchDelivery::DeliverOpen(std::vector<BatchEntry*>& open) {
   // 1. check: which blobs the portal lacks.
   std::vector<std::string> digests;
   std::set<std::string> seen;
@@ -145,16 +174,23 @@ bool BatchDelivery::UploadMissing(std::vector<BatchEntry*>& open,
         drop("upload of " + digest + " refused: " + r.status().message());
         continue;
       }
-      FailAll(open, "upload failed: " + r.status().message());
-      return false;
+      // The answer may have been lost after the portal kept the blob (a timeout on a loaded
+      // machine): ask. If it has the blob, it was sent by this upload: count it and go on.
+      protocol::CheckRequest again;
+      again.digests = {digest};
+      auto present = WithToken<protocol::CheckResponse>(
+          [&](const std::string& token) { return channel_.Check(token, again); });
+      if (!present.ok() || !present->missing.empty()) {
+        FailAll(open, "upload failed: " + r.status().message());
+        return false;
+      }
+      log::Warn("publish_upload_answer_lost",
+                {{"sha256", digest}, {"error", r.status().ToString()}});
     }
-    // The counters are for people; a busy database gets three tries before the count is lost.
-    Status counted;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      counted = d_.store.AddSent(users.front()->item.request_id, 1, size);
-      if (counted.ok() || counted.code() != Code::kUnavailable) break;
-    }
-    if (!counted.ok()) log::Warn("publish_count_failed", {{"error", counted.ToString()}});
+    // Counted with the batch's completions (Settle), in one transaction.
+    SentCount& c = sent_[users.front()->item.request_id];
+    c.blobs += 1;
+    c.bytes += size;
   }
   return true;
 }
@@ -189,6 +225,11 @@ bool BatchDelivery::MaybeHeartbeat(const std::vector<BatchEntry*>& open) {
   for (BatchEntry* e : open) {
     if (e->settled) continue;
     Status st = d_.queue.Heartbeat(e->job.id, worker_id_, d_.lease);
+    if (!st.ok() && st.code() != Code::kConflict && st.code() != Code::kNotFound) {
+      // A busy database is not a lost lease: the next heartbeat tries again.
+      log::Warn("publish_heartbeat_failed", {{"job", e->job.id}, {"error", st.ToString()}});
+      continue;
+    }
     if (!st.ok()) {
       log::Warn("publish_lease_lost", {{"job", e->job.id}, {"error", st.ToString()}});
       lost_ = true;
@@ -214,9 +255,7 @@ void BatchDelivery::Fail(BatchEntry& e, const std::string& why) {
 void BatchDelivery::Complete(BatchEntry& e) {
   if (e.settled) return;
   e.settled = true;
-  Status st = d_.queue.Complete(e.job.id, worker_id_);
-  if (!st.ok())
-    log::Warn("publish_complete_not_recorded", {{"job", e.job.id}, {"error", st.ToString()}});
+  completed_.push_back(e.job.id);
 }
 
 }  // namespace portico::author::publish

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,8 @@ class BatchDelivery {
       : d_(deps), channel_(channel), target_(target), worker_id_(std::move(worker_id)) {}
 
   // Delivers `entries` (jobs running for this worker) and settles every one of them: Complete
-  // when the portal has it, Fail with the reason otherwise.
+  // when the portal has it, Fail with the reason otherwise. The completions and the counters of
+  // blobs and bytes sent are recorded together at the end, in one transaction.
   void Deliver(std::vector<BatchEntry>& entries);
 
   // The idempotency key of a commit of `entries`: the same jobs with the same operations always
@@ -54,6 +56,9 @@ class BatchDelivery {
  private:
   template <typename T, typename Fn>
   StatusOr<T> WithToken(Fn fn);
+  void DeliverOpen(std::vector<BatchEntry*>& open);
+  // Records the completed jobs and the counters of what was sent, in one transaction.
+  void Settle();
   // Uploads what check says is missing; settles the entries whose blob cannot be sent. False when
   // the whole batch was failed (or lost) and delivery must stop.
   bool UploadMissing(std::vector<BatchEntry*>& open, const std::vector<std::string>& missing);
@@ -71,6 +76,8 @@ class BatchDelivery {
   std::string worker_id_;
   int64_t last_heartbeat_ms_ = 0;
   bool lost_ = false;
+  std::vector<int64_t> completed_;     // jobs to mark done in Settle
+  std::map<int64_t, SentCount> sent_;  // per request: what this batch uploaded
 };
 
 // Whether a failure says the portal refused the content (split the batch to find the item), as

@@ -110,8 +110,11 @@ json RequestJson(const RequestRecord& r) {
   return j;
 }
 
-json StatusJson(const RequestStatus& s) {
+json StatusJson(const RequestStatus& s, bool with_items) {
   json j = RequestJson(s.request);
+  j["totals"] = s.totals;
+  j["done"] = s.done;
+  if (!with_items) return j;
   json items = json::array();
   for (const auto& i : s.items) {
     json item = {{"id", i.id},       {"path", i.path},        {"kind", i.kind},
@@ -123,8 +126,6 @@ json StatusJson(const RequestStatus& s) {
     items.push_back(std::move(item));
   }
   j["items"] = std::move(items);
-  j["totals"] = s.totals;
-  j["done"] = s.done;
   return j;
 }
 
@@ -201,11 +202,19 @@ void AddPublishRoutes(http::Router& router, const PublishApiDeps& d) {
   router.Add("GET", "/api/v1/publish/{id}", authed([d](Request& req) {
                auto id = RequestId(req);
                if (!id.ok()) return Response::Error(id.status());
-               auto s = d.service->GetStatus(*id);
+               bool with_items = true;
+               if (auto q = req.QueryParam("items")) {
+                 if (*q == "false") {
+                   with_items = false;
+                 } else if (*q != "true") {
+                   return Response::Error(InvalidArgument("items must be true or false"));
+                 }
+               }
+               auto s = d.service->GetStatus(*id, with_items);
                if (!s.ok()) return Response::Error(s.status());
-               return Response::Json(200, StatusJson(*s));
+               return Response::Json(200, StatusJson(*s, with_items));
              }),
-             opts("A publish request with the state of every item"));
+             opts("A publish request with the state of every item (?items=false: totals only)"));
 
   router.Add("POST", "/api/v1/publish/{id}/retry", authed([d](Request& req) {
                auto id = RequestId(req);

@@ -4,7 +4,8 @@
 //                                     → 202 the request
 //   GET  /api/v1/publish?limit=N      → {"requests": [...]} newest first (default 20, ≤ 1000)
 //   GET  /api/v1/publish/{id}         → the request with its items, totals, blobs_sent,
-//                                       bytes_sent and done
+//                                       bytes_sent and done; ?items=false leaves the items out
+//                                       (counted in the database: cheap enough to poll)
 //   POST /api/v1/publish/{id}/retry   {"item": ID} optional → {"retried": N}
 #pragma once
 
@@ -33,6 +34,6 @@ std::optional<int64_t> ParsePublishTime(const nlohmann::json& at);
 
 // The JSON forms the routes answer (also used by tests).
 nlohmann::json RequestJson(const RequestRecord& r);
-nlohmann::json StatusJson(const RequestStatus& s);
+nlohmann::json StatusJson(const RequestStatus& s, bool with_items = true);
 
 }  // namespace portico::author::publish

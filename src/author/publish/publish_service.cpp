@@ -143,6 +143,7 @@ Status PublishService::StartRequest(const RequestRecord& request) {
   // The seq is read before the snapshot: every change in the snapshot has a seq at most the
   // author's current one, and later changes get greater ones.
   PORTICO_ASSIGN_OR_RETURN(int64_t current_seq, source_.CurrentSeq());
+  const auto expand_start = std::chrono::steady_clock::now();
   std::vector<ItemRecord> items;
   std::set<std::string> seen;
   auto add = [&](ItemKind kind, PublishObject o, std::optional<std::string> error) {
@@ -180,34 +181,79 @@ Status PublishService::StartRequest(const RequestRecord& request) {
   for (size_t i = 0; i < items.size(); ++i) {
     items[i].agent = agents[(static_cast<size_t>(request.id) + i) % agents.size()];
   }
+  const auto store_start = std::chrono::steady_clock::now();
   auto started =
-      store_->StartRequest(request.id, current_seq, std::move(items), clock_.NowMillis());
+      store_->StartRequest(request.id, current_seq, std::move(items), clock_.NowMillis(),
+                           [this](store::SqlSession& s, const std::vector<ItemRecord>& made) {
+                             return MakeJobs(s, made);
+                           });
   if (!started.ok()) {
     if (started.status().error() == "already_started") return Status::Ok();
     return started.status();
   }
-  log::Info("publish_started",
-            {{"request", request.id}, {"items", started->size()}, {"agents", agents.size()}});
-  return QueueItems(*started);
-}
-
-Status PublishService::QueueItems(const std::vector<ItemRecord>& items) {
-  for (const auto& item : items) {
-    if (item.error || item.job_id) continue;
-    store::EnqueueOptions eo;
-    eo.queue = item.agent;
-    eo.max_attempts = options_.max_attempts;
-    eo.dedupe_key = "item:" + std::to_string(item.id);
-    PORTICO_ASSIGN_OR_RETURN(
-        int64_t job, queue_->Enqueue(kItemJobKind, nlohmann::json{{"item", item.id}}.dump(), eo));
-    PORTICO_RETURN_IF_ERROR(store_->SetItemJob(item.id, job));
-  }
+  const auto end = std::chrono::steady_clock::now();
+  auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  log::Info("publish_started", {{"request", request.id},
+                                {"items", started->size()},
+                                {"agents", agents.size()},
+                                {"expand_ms", ms(store_start - expand_start)},
+                                {"store_ms", ms(end - store_start)}});
   return Status::Ok();
 }
 
-StatusOr<RequestStatus> PublishService::GetStatus(int64_t request_id) {
+StatusOr<std::vector<int64_t>> PublishService::MakeJobs(store::SqlSession& session,
+                                                        const std::vector<ItemRecord>& items) {
+  std::vector<store::JobSpec> specs;
+  std::vector<size_t> index;  // specs[k] is the job of items[index[k]]
+  specs.reserve(items.size());
+  index.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const ItemRecord& item = items[i];
+    if (item.error || item.job_id) continue;
+    store::JobSpec spec;
+    spec.payload_json = "{\"item\":" + std::to_string(item.id) + "}";
+    spec.options.queue = item.agent;
+    spec.options.max_attempts = options_.max_attempts;
+    spec.options.dedupe_key = "item:" + std::to_string(item.id);
+    specs.push_back(std::move(spec));
+    index.push_back(i);
+  }
+  PORTICO_ASSIGN_OR_RETURN(auto ids, queue_->EnqueueMany(session, kItemJobKind, specs));
+  std::vector<int64_t> out(items.size(), 0);
+  for (size_t k = 0; k < ids.size(); ++k) out[index[k]] = ids[k];
+  return out;
+}
+
+Status PublishService::QueueItems(const std::vector<ItemRecord>& items) {
+  return store_->QueueItems(items, [this](store::SqlSession& s, const std::vector<ItemRecord>& i) {
+    return MakeJobs(s, i);
+  });
+}
+
+StatusOr<RequestStatus> PublishService::GetStatus(int64_t request_id, bool with_items) {
   RequestStatus out;
   PORTICO_ASSIGN_OR_RETURN(out.request, store_->GetRequest(request_id));
+  if (!with_items) {
+    // Totals only: one grouped count, no item is read.
+    PORTICO_ASSIGN_OR_RETURN(auto counts, store_->CountItems(request_id));
+    bool done = out.request.state != "scheduled";
+    for (const auto& [state, n] : counts) {
+      if (state == "total") {
+        out.totals["total"] = n;
+        continue;
+      }
+      std::string shown = state;
+      if (auto parsed = store::ParseJobState(state)) {
+        store::Job j;
+        j.state = *parsed;
+        shown = ItemState(j);
+      }
+      if (shown != "delivered" && shown != "parked" && shown != "failed") done = false;
+      out.totals[shown] += n;
+    }
+    out.done = done;
+    return out;
+  }
   PORTICO_ASSIGN_OR_RETURN(auto items, store_->ListItems(request_id));
   // The items' jobs, read in pages of ids (a request's jobs are mostly consecutive).
   std::map<int64_t, store::Job> jobs;
@@ -336,24 +382,28 @@ StatusOr<int> PublishService::RunAgentOnce(const std::string& agent) {
   PORTICO_ASSIGN_OR_RETURN(auto jobs, queue_->Claim(co));
   if (jobs.empty()) return 0;
 
+  // The jobs' items, read in one query.
+  std::vector<int64_t> item_ids(jobs.size(), 0);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    auto payload = nlohmann::json::parse(jobs[i].payload_json, nullptr, false);
+    if (payload.is_object() && payload.contains("item") && payload["item"].is_number_integer()) {
+      item_ids[i] = payload["item"].get<int64_t>();
+    }
+  }
+  PORTICO_ASSIGN_OR_RETURN(auto items, store_->GetItems(item_ids));
   std::vector<BatchEntry> entries;
   entries.reserve(jobs.size());
-  for (auto& job : jobs) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
     BatchEntry e;
-    e.job = std::move(job);
-    auto payload = nlohmann::json::parse(e.job.payload_json, nullptr, false);
-    int64_t item_id =
-        payload.is_object() && payload.contains("item") && payload["item"].is_number_integer()
-            ? payload["item"].get<int64_t>()
-            : 0;
-    auto item = store_->GetItem(item_id);
-    if (!item.ok()) {
+    e.job = std::move(jobs[i]);
+    auto item = items.find(item_ids[i]);
+    if (item == items.end()) {
       // Nothing to deliver (a malformed job or a removed item): finish it.
       auto st = queue_->Complete(e.job.id, a.worker_id);
       if (!st.ok()) log::Warn("publish_orphan_job", {{"job", e.job.id}, {"error", st.ToString()}});
       continue;
     }
-    e.item = std::move(*item);
+    e.item = item->second;
     entries.push_back(std::move(e));
   }
 

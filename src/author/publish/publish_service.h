@@ -94,8 +94,9 @@ class PublishService {
   StatusOr<RequestRecord> Publish(const std::vector<std::string>& paths, PublishAction action,
                                   std::optional<int64_t> run_at_ms = std::nullopt);
 
-  // The request and every item with its state. 404 unknown_request.
-  StatusOr<RequestStatus> GetStatus(int64_t request_id);
+  // The request and every item with its state (without `with_items`: the totals and done only,
+  // counted in the database without reading the items, for polling). 404 unknown_request.
+  StatusOr<RequestStatus> GetStatus(int64_t request_id, bool with_items = true);
   // The newest requests first (limit 1..1000).
   StatusOr<std::vector<RequestRecord>> List(int limit);
   // Queues again every parked item of the request (attempts reset); returns how many.
@@ -127,6 +128,9 @@ class PublishService {
   // Expands a scheduled request and queues its items (serialized by expand_mu_).
   Status StartRequest(const RequestRecord& request);
   Status QueueItems(const std::vector<ItemRecord>& items);
+  // The jobs of `items` (those without error or job), made in `session`; one id per item (0: none).
+  StatusOr<std::vector<int64_t>> MakeJobs(store::SqlSession& session,
+                                          const std::vector<ItemRecord>& items);
   AgentState& Agent(const std::string& name);
   void SchedulerLoop();
   void WorkerLoop(std::string agent);

@@ -1,6 +1,7 @@
 #include "author/publish/publish_store.h"
 
 #include <array>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -134,9 +135,27 @@ StatusOr<int64_t> PublishStore::CreateRequest(PublishAction action,
   return r[0].Int(0);
 }
 
+namespace {
+
+// Records each item's job id, given in order (0: none).
+Status SetJobs(SqlSession& s, std::vector<ItemRecord>& items, const std::vector<int64_t>& jobs) {
+  if (jobs.size() != items.size()) return Internal("publish: one job id per item expected");
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (jobs[i] == 0) continue;
+    PORTICO_RETURN_IF_ERROR(
+        s.Execute("UPDATE publish_items SET job_id = $2 WHERE id = $1", {items[i].id, jobs[i]})
+            .status());
+    items[i].job_id = jobs[i];
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 StatusOr<std::vector<ItemRecord>> PublishStore::StartRequest(int64_t id, int64_t min_seq,
                                                              std::vector<ItemRecord> items,
-                                                             int64_t now_ms) {
+                                                             int64_t now_ms,
+                                                             const QueueItemsFn& queue) {
   Status st = db_.Transaction([&](SqlSession& s) -> Status {
     PORTICO_ASSIGN_OR_RETURN(auto last, s.Execute("SELECT MAX(seq) FROM publish_requests"));
     int64_t seq = std::max(last[0].OptionalInt(0).value_or(0) + 1, min_seq);
@@ -148,24 +167,60 @@ StatusOr<std::vector<ItemRecord>> PublishStore::StartRequest(int64_t id, int64_t
       return Status(Code::kPreconditionFailed, "already_started",
                     "publish request " + std::to_string(id) + " is not scheduled");
     }
-    for (auto& item : items) {
-      item.request_id = id;
-      item.seq = seq;
-      const PublishObject& o = item.object;
-      PORTICO_ASSIGN_OR_RETURN(
-          auto r,
-          s.Execute("INSERT INTO publish_items (request_id, agent, kind, path, title, "
-                    "modified_at, object_seq, sha256, size, content_type, version, seq, "
-                    "error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-                    "$13) RETURNING id",
-                    {id, item.agent, ItemKindName(item.kind), o.path, o.title, o.modified_at, o.seq,
-                     o.sha256, o.size, o.content_type, o.version, seq, item.error}));
-      item.id = r[0].Int(0);
+    // Multi-row inserts: 11 parameters a row (the request and its seq are shared). Chunks of 128
+    // rows, then powers of two, so the statement takes few forms (the statement cache keeps them).
+    constexpr size_t kRowsPerInsert = 128;
+    for (size_t start = 0, end = 0; start < items.size(); start = end) {
+      size_t n = 1;
+      while (n * 2 <= std::min(items.size() - start, kRowsPerInsert)) n *= 2;
+      end = start + n;
+      std::string sql =
+          "INSERT INTO publish_items (request_id, agent, kind, path, title, modified_at, "
+          "object_seq, sha256, size, content_type, version, seq, error) VALUES ";
+      store::SqlParams params = {id, seq};
+      params.reserve(2 + (end - start) * 11);
+      for (size_t i = start; i < end; ++i) {
+        ItemRecord& item = items[i];
+        item.request_id = id;
+        item.seq = seq;
+        const PublishObject& o = item.object;
+        const size_t b = params.size();
+        sql += i == start ? "($1" : ", ($1";
+        // agent .. version, then the request's seq ($2), then error.
+        for (size_t k = 1; k <= 10; ++k) sql += ", $" + std::to_string(b + k);
+        sql += ", $2, $" + std::to_string(b + 11) + ")";
+        params.insert(params.end(),
+                      {item.agent, ItemKindName(item.kind), o.path, o.title, o.modified_at, o.seq,
+                       o.sha256, o.size, o.content_type, o.version});
+        params.push_back(item.error);
+      }
+      sql += " RETURNING id, path";
+      PORTICO_ASSIGN_OR_RETURN(auto r, s.Execute(sql, params));
+      if (r.size() != end - start) return Internal("publish: an item was not stored");
+      // Paths are unique within a request: they say which row got which id.
+      std::unordered_map<std::string_view, int64_t> by_path;
+      for (const auto& row : r) by_path.emplace(row.Text("path"), row.Int("id"));
+      for (size_t i = start; i < end; ++i) {
+        auto it = by_path.find(items[i].object.path);
+        if (it == by_path.end()) return Internal("publish: an item's id was not returned");
+        items[i].id = it->second;
+      }
     }
-    return Status::Ok();
+    if (!queue) return Status::Ok();
+    PORTICO_ASSIGN_OR_RETURN(auto jobs, queue(s, items));
+    return SetJobs(s, items, jobs);
   });
   if (!st.ok()) return st;
   return items;
+}
+
+Status PublishStore::QueueItems(const std::vector<ItemRecord>& items, const QueueItemsFn& queue) {
+  if (items.empty()) return Status::Ok();
+  std::vector<ItemRecord> copy = items;
+  return db_.Transaction([&](SqlSession& s) -> Status {
+    PORTICO_ASSIGN_OR_RETURN(auto jobs, queue(s, copy));
+    return SetJobs(s, copy, jobs);
+  });
 }
 
 Status PublishStore::FailRequest(int64_t id, const std::string& error, int64_t now_ms) {
@@ -250,6 +305,68 @@ StatusOr<ItemRecord> PublishStore::GetItem(int64_t item_id) {
                   "there is no publish item " + std::to_string(item_id));
   }
   return ItemFrom(r[0]);
+}
+
+StatusOr<std::map<std::string, int64_t>> PublishStore::CountItems(int64_t request_id) {
+  std::map<std::string, int64_t> out;
+  int64_t total = 0;
+  Status st = db_.ReadTransaction([&](SqlSession& s) -> Status {
+    PORTICO_ASSIGN_OR_RETURN(
+        auto r, s.Execute("SELECT CASE WHEN i.error IS NOT NULL THEN 'failed' "
+                          "ELSE COALESCE(j.state, 'queued') END AS st, COUNT(*) AS n "
+                          "FROM publish_items i LEFT JOIN queue_jobs j ON j.id = i.job_id "
+                          "WHERE i.request_id = $1 GROUP BY st",
+                          {request_id}));
+    for (const auto& row : r) {
+      out[row.Text("st")] += row.Int("n");
+      total += row.Int("n");
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  out["total"] = total;
+  return out;
+}
+
+Status PublishStore::SettleBatch(const std::function<Status(store::SqlSession&)>& jobs,
+                                 const std::map<int64_t, SentCount>& sent) {
+  return db_.Transaction([&](SqlSession& s) -> Status {
+    PORTICO_RETURN_IF_ERROR(jobs(s));
+    for (const auto& [request, c] : sent) {
+      if (c.blobs == 0 && c.bytes == 0) continue;
+      PORTICO_RETURN_IF_ERROR(s.Execute("UPDATE publish_requests SET blobs_sent = blobs_sent + "
+                                        "$2, bytes_sent = bytes_sent + $3 WHERE id = $1",
+                                        {request, c.blobs, c.bytes})
+                                  .status());
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<std::map<int64_t, ItemRecord>> PublishStore::GetItems(
+    const std::vector<int64_t>& item_ids) {
+  std::map<int64_t, ItemRecord> out;
+  constexpr size_t kIdsPerSelect = 512;
+  for (size_t start = 0; start < item_ids.size(); start += kIdsPerSelect) {
+    const size_t end = std::min(item_ids.size(), start + kIdsPerSelect);
+    // Padded to a power of two with the last id, so the statement takes few forms.
+    size_t slots = 1;
+    while (slots < end - start) slots *= 2;
+    store::SqlParams params;
+    std::string sql = std::string("SELECT ") + kItemColumns + " FROM publish_items WHERE id IN (";
+    for (size_t k = 0; k < slots; ++k) {
+      params.push_back(item_ids[std::min(start + k, end - 1)]);
+      sql += (k == 0 ? "$" : ", $") + std::to_string(params.size());
+    }
+    sql += ")";
+    PORTICO_ASSIGN_OR_RETURN(auto r, db_.Execute(sql, params));
+    for (const auto& row : r) {
+      ItemRecord item = ItemFrom(row);
+      const int64_t id = item.id;
+      out.emplace(id, std::move(item));
+    }
+  }
+  return out;
 }
 
 Status PublishStore::AddSent(int64_t request_id, int64_t blobs, int64_t bytes) {

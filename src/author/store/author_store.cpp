@@ -229,6 +229,36 @@ StatusOr<std::vector<ChildRecord>> AuthorStore::ListChildren(const std::string& 
   return out;
 }
 
+Status AuthorStore::ListSubtree(const std::string& folder, std::vector<FolderRecord>* folders,
+                                std::vector<AssetRecord>* assets) {
+  // Paths below `folder` are exactly those in [folder + "/", folder + "0"): '0' follows '/' in
+  // byte order, and the range uses the paths' primary key index.
+  const std::string low = folder + "/";
+  const std::string high = folder + "0";
+  const bool postgres = db_.dialect() == "postgres";
+  const std::string collate = postgres ? " COLLATE \"C\"" : "";
+  return db_.ReadTransaction([&](SqlSession& s) -> Status {
+    folders->clear();
+    assets->clear();
+    PORTICO_ASSIGN_OR_RETURN(
+        auto f,
+        s.Execute("SELECT path, title, seq, created_at, modified_at FROM folders WHERE "
+                  "path" +
+                      collate + " >= $1 AND path" + collate + " < $2 ORDER BY path" + collate,
+                  {low, high}));
+    folders->reserve(f.size());
+    for (const auto& row : f) folders->push_back(FolderFrom(row));
+    PORTICO_ASSIGN_OR_RETURN(
+        auto a,
+        s.Execute(std::string("SELECT ") + kAssetColumns + " FROM assets WHERE path" + collate +
+                      " >= $1 AND path" + collate + " < $2 ORDER BY path" + collate,
+                  {low, high}));
+    assets->reserve(a.size());
+    for (const auto& row : a) assets->push_back(AssetFrom(row));
+    return Status::Ok();
+  });
+}
+
 StatusOr<AssetRecord> AuthorStore::AddAssetVersion(const std::string& path,
                                                    const std::string& sha256, int64_t size,
                                                    const std::string& content_type, int64_t now) {

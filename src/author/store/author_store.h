@@ -113,6 +113,12 @@ class AuthorStore {
   // so the caller knows whether more follow.
   StatusOr<std::vector<ChildRecord>> ListChildren(const std::string& folder,
                                                   const ListCursor& cursor, int limit);
+  // Everything below `folder` (not `folder` itself) as one consistent snapshot, read in one
+  // read transaction with one query per table: the folders by path (so a folder comes before
+  // every folder below it), then the assets by path. `folder` may be the root /content/dam.
+  // Does not check that `folder` exists.
+  Status ListSubtree(const std::string& folder, std::vector<FolderRecord>* folders,
+                     std::vector<AssetRecord>* assets);
 
   // Records a new version of the asset at `path` with the committed blob: version = last + 1,
   // the next seq. NotFound ("parent_not_found") if the parent folder is missing, Conflict

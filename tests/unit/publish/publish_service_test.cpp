@@ -89,6 +89,15 @@ class PublishServiceTest : public ::testing::Test {
   RequestStatus StatusOf(int64_t id) {
     auto s = service_->GetStatus(id);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
+    // The totals-only form (for polling) counts in the database what the full one counts items.
+    auto totals = service_->GetStatus(id, /*with_items=*/false);
+    EXPECT_TRUE(totals.ok()) << totals.status().ToString();
+    if (s.ok() && totals.ok()) {
+      EXPECT_EQ(totals->totals, s->totals);
+      EXPECT_EQ(totals->done, s->done);
+      EXPECT_TRUE(totals->items.empty());
+      EXPECT_EQ(totals->request.blobs_sent, s->request.blobs_sent);
+    }
     return s.ok() ? *s : RequestStatus{};
   }
 
