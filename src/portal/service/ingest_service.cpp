@@ -1,5 +1,6 @@
 #include "portal/service/ingest_service.h"
 
+#include <map>
 #include <memory>
 #include <set>
 #include <vector>
@@ -108,19 +109,31 @@ class CommitApplier {
       PORTICO_RETURN_IF_ERROR(tx_.PutEntry(tenant_, e));
       if (type == EntryType::kFolder) folders_.insert(op.path);
     }
-    return tx_.PutSeq(tenant_, op.path, {op.seq, op.kind == OpKind::kDelete});
+    const PathSeq seq{op.seq, op.kind == OpKind::kDelete};
+    PORTICO_RETURN_IF_ERROR(tx_.PutSeq(tenant_, op.path, seq));
+    seqs_[op.path] = seq;
+    return Status::Ok();
   }
 
  private:
   StatusOr<bool> IsStale(const protocol::Operation& op) {
-    PORTICO_ASSIGN_OR_RETURN(auto last, tx_.GetSeq(tenant_, op.path));
+    PORTICO_ASSIGN_OR_RETURN(auto last, Seq(op.path));
     if (last && op.seq <= last->seq) return true;
     // A newer delete of a folder above wins over an older change below it.
     for (const auto& a : Ancestors(op.path)) {
-      PORTICO_ASSIGN_OR_RETURN(auto s, tx_.GetSeq(tenant_, a));
+      PORTICO_ASSIGN_OR_RETURN(auto s, Seq(a));
       if (s && s->deleted && s->seq >= op.seq) return true;
     }
     return false;
+  }
+
+  // The path's last applied seq, read once per transaction (a batch's operations share their
+  // ancestors) and kept up to date by Apply.
+  StatusOr<std::optional<PathSeq>> Seq(const std::string& path) {
+    if (auto it = seqs_.find(path); it != seqs_.end()) return it->second;
+    PORTICO_ASSIGN_OR_RETURN(auto s, tx_.GetSeq(tenant_, path));
+    seqs_.emplace(path, s);
+    return s;
   }
 
   Status EnsureParents(const std::string& path) {
@@ -147,6 +160,7 @@ class CommitApplier {
   const std::string& tenant_;
   int64_t now_;
   std::set<std::string> folders_;  // known to exist as folders in this transaction
+  std::map<std::string, std::optional<PathSeq>> seqs_;  // path_seqs read or written here
 };
 
 }  // namespace
@@ -264,10 +278,62 @@ StatusOr<BlobUpload> IngestService::PutBlob(const Caller& caller, const std::str
     return InvalidArgument("the body ended after " + std::to_string(total) + " of " +
                            std::to_string(*content_length) + " bytes");
   }
-  PORTICO_ASSIGN_OR_RETURN(store::BlobInfo info, writer->Commit(sha256));
-  PORTICO_ASSIGN_OR_RETURN(bool created,
-                           store_.AddBlob(t.id, info.sha256, info.size, clock_.NowSeconds()));
+  // Not durable yet: the commit that first names it syncs it (SyncNamedBlobs), so one sync of
+  // the file system serves a whole batch instead of one fsync per blob.
+  PORTICO_ASSIGN_OR_RETURN(store::BlobInfo info, writer->CommitDeferred(sha256));
+  {
+    std::lock_guard lock(written_mu_);
+    written_here_.insert(info.sha256);
+  }
+  PORTICO_ASSIGN_OR_RETURN(bool created, store_.AddBlob(t.id, info.sha256, info.size,
+                                                        clock_.NowSeconds(), /*synced=*/false));
   return BlobUpload{{info.sha256, info.size}, created};
+}
+
+StatusOr<std::set<std::string>> IngestService::SyncNamedBlobs(
+    const std::string& tenant, const protocol::CommitRequest& request) {
+  std::vector<std::string> named;
+  {
+    std::set<std::string> seen;
+    for (const auto& op : request.operations) {
+      if (op.kind == OpKind::kUpsertAsset && seen.insert(op.sha256).second) {
+        named.push_back(op.sha256);
+      }
+    }
+  }
+  PORTICO_ASSIGN_OR_RETURN(auto unsynced, store_.UnsyncedBlobs(tenant, named));
+  std::vector<std::string> to_sync;
+  for (const auto& digest : unsynced) {
+    bool mine = false;
+    {
+      std::lock_guard lock(written_mu_);
+      mine = written_here_.count(digest) > 0;
+    }
+    // Written by this process, which has run since: no power cut came in between, so the page
+    // cache holds the verified bytes and syncing them is enough. Otherwise (written before a
+    // restart, or by another replica) the file may have been damaged by a power cut: read it.
+    if (!mine && !BlobIntact(digest)) {
+      PORTICO_RETURN_IF_ERROR(store_.ForgetUnsyncedBlob(tenant, digest));
+      continue;  // the commit now finds it missing; the author uploads it again
+    }
+    to_sync.push_back(digest);
+  }
+  PORTICO_RETURN_IF_ERROR(blobs_.Sync(to_sync));
+  return std::set<std::string>(to_sync.begin(), to_sync.end());
+}
+
+bool IngestService::BlobIntact(const std::string& sha256) {
+  auto reader = blobs_.Open(sha256);
+  if (!reader.ok()) return false;
+  crypto::Sha256 hash;
+  std::unique_ptr<char[]> buffer(new char[kUploadBuffer]);
+  while (true) {
+    auto n = (*reader)->Read(buffer.get(), kUploadBuffer);
+    if (!n.ok()) return false;
+    if (*n == 0) break;
+    hash.Update(std::string_view(buffer.get(), *n));
+  }
+  return hash.FinalHex() == sha256;
 }
 
 StatusOr<protocol::CommitResponse> IngestService::Commit(const Caller& caller,
@@ -290,6 +356,10 @@ StatusOr<protocol::CommitResponse> IngestService::Commit(const Caller& caller,
   const std::string digest = crypto::Sha256Hex(JsonDump(protocol::ToJson(canonical)));
   const int64_t now = clock_.NowSeconds();
 
+  // The blobs this commit names are made durable before it, outside the write transaction (a
+  // sync holds no lock): a committed manifest never names a blob a power cut can take away.
+  PORTICO_ASSIGN_OR_RETURN(std::set<std::string> synced, SyncNamedBlobs(t.id, request));
+
   protocol::CommitResponse out;
   out.idempotency_key = request.idempotency_key;
   Status st = store_.Transaction([&](PortalTx& tx) -> Status {
@@ -311,14 +381,30 @@ StatusOr<protocol::CommitResponse> IngestService::Commit(const Caller& caller,
     std::set<std::string> seen;
     for (const auto& op : request.operations) {
       if (op.kind != OpKind::kUpsertAsset || !seen.insert(op.sha256).second) continue;
-      PORTICO_ASSIGN_OR_RETURN(auto size, tx.BlobSize(t.id, op.sha256));
-      if (!size) {
+      PORTICO_ASSIGN_OR_RETURN(auto blob, tx.GetBlob(t.id, op.sha256));
+      if (!blob) {
         ++missing_count;
         if (missing.size() < kMissingBlobsListed) missing.push_back(op.sha256);
-      } else if (*size != op.size) {
+      } else if (blob->size != op.size) {
         return Status(Code::kInvalidArgument, "size_mismatch",
                       "the asset " + op.path + " states " + std::to_string(op.size) +
-                          " bytes but its blob has " + std::to_string(*size));
+                          " bytes but its blob has " + std::to_string(blob->size));
+      } else if (!blob->synced) {
+        // Uploaded after SyncNamedBlobs looked (rare): synced here, under the lock.
+        if (!synced.count(op.sha256)) {
+          bool mine = false;
+          {
+            std::lock_guard lock(written_mu_);
+            mine = written_here_.count(op.sha256) > 0;
+          }
+          if (!mine) {
+            return Unavailable("a blob of this commit is being uploaded again; retry the commit");
+          }
+          std::string digest = op.sha256;
+          PORTICO_RETURN_IF_ERROR(blobs_.Sync(std::span<const std::string>(&digest, 1)));
+          synced.insert(digest);
+        }
+        PORTICO_RETURN_IF_ERROR(tx.MarkBlobSynced(t.id, op.sha256));
       }
     }
     if (missing_count > 0) {
@@ -345,6 +431,10 @@ StatusOr<protocol::CommitResponse> IngestService::Commit(const Caller& caller,
                         now);
   });
   if (!st.ok() && !(request.dry_run && st.error() == kDryRunRollback)) return st;
+  if (!request.dry_run && !synced.empty()) {
+    std::lock_guard lock(written_mu_);
+    for (const auto& d : synced) written_here_.erase(d);
+  }
   return out;
 }
 

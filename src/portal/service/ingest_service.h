@@ -12,9 +12,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
+#include <unordered_set>
 
 #include "core/clock.h"
 #include "core/status.h"
@@ -77,10 +80,22 @@ class IngestService {
   StatusOr<TenantRecord> IngestTenant(const Caller& caller, const std::string& tenant,
                                       const std::string& author_id, bool check_author);
 
+  // Syncs (BlobStore::Sync, one call) the blobs the commit names that the tenant's records say
+  // are not durable yet; returns them. One written before this process started is first read
+  // and hashed, and forgotten if damaged (so the commit finds it missing).
+  StatusOr<std::set<std::string>> SyncNamedBlobs(const std::string& tenant,
+                                                 const protocol::CommitRequest& request);
+  // Whether blob `sha256` is stored and its bytes hash to its name.
+  bool BlobIntact(const std::string& sha256);
+
   PortalStore& store_;
   store::BlobStore& blobs_;
   TenantService& tenants_;
   const Clock& clock_;
+  // Blobs this process wrote without sync and has not synced yet: their page-cache bytes are
+  // the verified ones (a power cut would have ended the process).
+  std::mutex written_mu_;
+  std::unordered_set<std::string> written_here_;
 };
 
 }  // namespace portico::portal

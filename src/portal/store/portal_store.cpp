@@ -10,8 +10,9 @@ using store::Migration;
 using store::SqlRow;
 
 // kind: 0 folder, 1 asset, so "ORDER BY kind, name" lists folders first.
-const std::array<Migration, 1> kMigrations = {Migration{1, "initial",
-                                                        R"sql(
+const std::array<Migration, 2> kMigrations = {
+    Migration{1, "initial",
+              R"sql(
 CREATE TABLE tenants (
   id TEXT PRIMARY KEY, org TEXT NOT NULL UNIQUE, alias TEXT UNIQUE,
   bound_author_id TEXT, bound_author_url TEXT, bound_at INTEGER,
@@ -34,7 +35,7 @@ CREATE TABLE blobs (
   tenant TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, created_at INTEGER NOT NULL,
   PRIMARY KEY (tenant, sha256)) STRICT;
 )sql",
-                                                        R"sql(
+              R"sql(
 CREATE TABLE tenants (
   id TEXT PRIMARY KEY, org TEXT NOT NULL UNIQUE, alias TEXT UNIQUE,
   bound_author_id TEXT, bound_author_url TEXT, bound_at BIGINT,
@@ -56,7 +57,11 @@ CREATE TABLE commits (
 CREATE TABLE blobs (
   tenant TEXT NOT NULL, sha256 TEXT NOT NULL, size BIGINT NOT NULL, created_at BIGINT NOT NULL,
   PRIMARY KEY (tenant, sha256));
-)sql"}};
+)sql"},
+    // synced: 0 while the blob's file may still be lost by a power cut (written without fsync);
+    // the first commit naming it syncs it and sets 1. Rows from before are durable.
+    Migration{2, "blobs_synced", "ALTER TABLE blobs ADD COLUMN synced INTEGER NOT NULL DEFAULT 1;",
+              "ALTER TABLE blobs ADD COLUMN synced INTEGER NOT NULL DEFAULT 1;"}};
 
 constexpr const char* kEntryColumns =
     "path, parent, name, kind, title, sha256, size, content_type, version, modified_at, "
@@ -178,11 +183,25 @@ Status PortalTx::PutCommit(const std::string& tenant, const std::string& key, co
 
 StatusOr<std::optional<int64_t>> PortalTx::BlobSize(const std::string& tenant,
                                                     const std::string& sha256) {
-  PORTICO_ASSIGN_OR_RETURN(
-      auto r,
-      s_.Execute("SELECT size FROM blobs WHERE tenant = $1 AND sha256 = $2", {tenant, sha256}));
-  if (r.empty()) return std::optional<int64_t>();
-  return std::optional<int64_t>(r[0].Int(0));
+  PORTICO_ASSIGN_OR_RETURN(auto b, GetBlob(tenant, sha256));
+  if (!b) return std::optional<int64_t>();
+  return std::optional<int64_t>(b->size);
+}
+
+StatusOr<std::optional<BlobRecord>> PortalTx::GetBlob(const std::string& tenant,
+                                                      const std::string& sha256) {
+  PORTICO_ASSIGN_OR_RETURN(auto r, s_.Execute("SELECT size, synced FROM blobs WHERE tenant = $1 "
+                                              "AND sha256 = $2",
+                                              {tenant, sha256}));
+  if (r.empty()) return std::optional<BlobRecord>();
+  return std::optional<BlobRecord>(BlobRecord{r[0].Int(0), r[0].Int(1) != 0});
+}
+
+Status PortalTx::MarkBlobSynced(const std::string& tenant, const std::string& sha256) {
+  return s_
+      .Execute("UPDATE blobs SET synced = 1 WHERE tenant = $1 AND sha256 = $2 AND synced = 0",
+               {tenant, sha256})
+      .status();
 }
 
 // --- PortalStore -----------------------------------------------------------------------------
@@ -277,12 +296,35 @@ StatusOr<std::vector<std::string>> PortalStore::MissingBlobs(
 }
 
 StatusOr<bool> PortalStore::AddBlob(const std::string& tenant, const std::string& sha256,
-                                    int64_t size, int64_t now) {
+                                    int64_t size, int64_t now, bool synced) {
   PORTICO_ASSIGN_OR_RETURN(
-      auto r, db_.Execute("INSERT INTO blobs (tenant, sha256, size, created_at) VALUES ($1, $2, "
-                          "$3, $4) ON CONFLICT (tenant, sha256) DO NOTHING",
-                          {tenant, sha256, size, now}));
+      auto r, db_.Execute("INSERT INTO blobs (tenant, sha256, size, created_at, synced) VALUES "
+                          "($1, $2, $3, $4, $5) ON CONFLICT (tenant, sha256) DO NOTHING",
+                          {tenant, sha256, size, now, synced ? 1 : 0}));
   return r.rows_affected > 0;
+}
+
+StatusOr<std::vector<std::string>> PortalStore::UnsyncedBlobs(
+    const std::string& tenant, const std::vector<std::string>& digests) {
+  std::vector<std::string> out;
+  if (digests.empty()) return out;
+  std::string sql = "SELECT sha256 FROM blobs WHERE tenant = $1 AND synced = 0 AND sha256 IN (";
+  store::SqlParams params = {tenant};
+  for (size_t i = 0; i < digests.size(); ++i) {
+    sql += (i ? ", $" : "$") + std::to_string(i + 2);
+    params.push_back(digests[i]);
+  }
+  sql += ")";
+  PORTICO_ASSIGN_OR_RETURN(auto r, db_.Execute(sql, params));
+  for (const auto& row : r) out.push_back(row.Text(0));
+  return out;
+}
+
+Status PortalStore::ForgetUnsyncedBlob(const std::string& tenant, const std::string& sha256) {
+  return db_
+      .Execute("DELETE FROM blobs WHERE tenant = $1 AND sha256 = $2 AND synced = 0",
+               {tenant, sha256})
+      .status();
 }
 
 StatusOr<std::vector<EntryRecord>> PortalStore::ListChildren(

@@ -59,6 +59,12 @@ struct CommitRecord {
   std::string response_json;
 };
 
+// A tenant's record of an uploaded blob.
+struct BlobRecord {
+  int64_t size = 0;
+  bool synced = true;  // false while its file may not survive a power cut
+};
+
 // Typed statements inside one write transaction (see PortalStore::Transaction).
 class PortalTx {
  public:
@@ -81,6 +87,10 @@ class PortalTx {
   // The size of blob `sha256` as received for this tenant, or nullopt if the tenant never
   // uploaded it.
   StatusOr<std::optional<int64_t>> BlobSize(const std::string& tenant, const std::string& sha256);
+  // The tenant's record of blob `sha256`, or nullopt.
+  StatusOr<std::optional<BlobRecord>> GetBlob(const std::string& tenant, const std::string& sha256);
+  // Records that the blob's file is durable (the caller synced it before this commits).
+  Status MarkBlobSynced(const std::string& tenant, const std::string& sha256);
 
  private:
   store::SqlSession& s_;
@@ -107,9 +117,17 @@ class PortalStore {
   // The digests of `digests` this tenant has not uploaded, in order (at most 1,000 at once).
   StatusOr<std::vector<std::string>> MissingBlobs(const std::string& tenant,
                                                   const std::vector<std::string>& digests);
-  // Records that the tenant uploaded this blob (idempotent). Returns true if it is new for it.
+  // Records that the tenant uploaded this blob (idempotent: an existing row is kept as it is).
+  // `synced` false: the file was written without fsync (BlobWriter::CommitDeferred) and must be
+  // synced before a commit names it. Returns true if it is new for the tenant.
   StatusOr<bool> AddBlob(const std::string& tenant, const std::string& sha256, int64_t size,
-                         int64_t now);
+                         int64_t now, bool synced = true);
+  // Those of `digests` the tenant has with synced = 0 (at most 1,000 at once).
+  StatusOr<std::vector<std::string>> UnsyncedBlobs(const std::string& tenant,
+                                                   const std::vector<std::string>& digests);
+  // Deletes the tenant's row of blob `sha256` if it is not synced (its file proved lost or
+  // damaged, so the tenant must upload it again); a synced row is kept.
+  Status ForgetUnsyncedBlob(const std::string& tenant, const std::string& sha256);
 
   // Children of `parent`, folders first then by name, strictly after the (type, name) position
   // `after` when given, at most `limit`.
