@@ -12,7 +12,8 @@
 #
 # Settings (environment): BENCH_FILE_MB (2048), BENCH_RUNS (3), BENCH_WARM (1: also runs with
 # the file in the page cache), BENCH_PERF (1: a perf profile of one extra upload and download),
-# BENCH_QUIET_WAIT (600), BENCH_NICE (-20), BENCH_PORTICO_BIN / BENCH_PORTICO_LABEL.
+# BENCH_QUIET_WAIT (600), BENCH_NICE (-20), BENCH_PORTICO_BIN / BENCH_PORTICO_LABEL,
+# BENCH_DOWNLOAD (1; 0: the upload only, no publish and no download).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +25,7 @@ FILE_MB=${BENCH_FILE_MB:-2048}
 RUNS=${BENCH_RUNS:-3}
 WARM=${BENCH_WARM:-1}
 PERF=${BENCH_PERF:-1}
+DOWNLOAD=${BENCH_DOWNLOAD:-1}
 bench_init
 
 # ---------------------------------------------------------------------------------------------
@@ -151,13 +153,19 @@ fi
 # one worker process, core 0) serving the same source file, and the portal (core 0), each fetched
 # by `curl -o /dev/null` on core 1; speed = curl's %{speed_download}.
 download_ok=1
-log "publish: portico publish $asset_path --wait --json"
-if ! publish_wait "$out/publish.json" "$out/publish.err" "$asset_path" ||
-  [[ $(jq -r '[(.items // [])[] | select(.state != "delivered")] | length' "$out/publish.json") != 0 ]]; then
+if [[ $DOWNLOAD != 1 ]]; then
   download_ok=0
-  log "publish failed or is not available: $(head -c 300 "$out/publish.err") $(head -c 300 "$out/publish.json" 2>/dev/null)"
+  log "download: skipped (BENCH_DOWNLOAD=$DOWNLOAD)"
+  echo "download=skipped (BENCH_DOWNLOAD=$DOWNLOAD)" >>"$out/machine.txt"
 else
-  echo "publish_via=$publish_via" >>"$out/machine.txt"
+  log "publish: portico publish $asset_path --wait --json"
+  if ! publish_wait "$out/publish.json" "$out/publish.err" "$asset_path" ||
+    [[ $(jq -r '[(.items // [])[] | select(.state != "delivered")] | length' "$out/publish.json") != 0 ]]; then
+    download_ok=0
+    log "publish failed or is not available: $(head -c 300 "$out/publish.err") $(head -c 300 "$out/publish.json" 2>/dev/null)"
+  else
+    echo "publish_via=$publish_via" >>"$out/machine.txt"
+  fi
 fi
 
 if [[ $download_ok == 1 ]]; then
@@ -262,7 +270,11 @@ python_free_summary() {
   hwm=$(awk -F'\t' '$1 == "upload" && $2 == "portico" {split($7, a, /[= ]/); if (a[4] > m) m = a[4]} END {print m + 0}' "$out/runs.tsv")
   printf 'author RSS during uploads: peak VmRSS %d MB, VmHWM %d MB (target < 100 MB: %s)\n' $((peak / 1024)) $((hwm / 1024)) \
     "$( ((hwm < 100 * 1024)) && echo met || echo MISSED)" >>"$out/summary.txt"
-  [[ $download_ok == 1 ]] || echo "download: not measured (portico publish failed or is missing: see publish.err)" >>"$out/summary.txt"
+  if [[ $download_ok != 1 && $DOWNLOAD == 1 ]]; then
+    echo "download: not measured (portico publish failed or is missing: see publish.err)" >>"$out/summary.txt"
+  elif [[ $download_ok != 1 ]]; then
+    echo "download: not measured (BENCH_DOWNLOAD=$DOWNLOAD)" >>"$out/summary.txt"
+  fi
   jq --argjson r "$ratios" --argjson peak "$peak" --argjson hwm "$hwm" --arg machine "$(cat "$out/machine.txt")" --argjson dl "$download_ok" \
     '. + {ratios: $r, author_rss_peak_kb: $peak, author_vmhwm_kb: $hwm, download_measured: ($dl == 1), machine: $machine}' \
     <<<"$json" >"$out/summary.json"

@@ -6,11 +6,14 @@
 
 #include "core/crypto/encoding.h"
 #include "protocol/dam_path.h"
+#include "store/pipelined_blob_writer.h"
 
 namespace portico::author {
 namespace {
 
-constexpr size_t kUploadChunk = 256 * 1024;
+// An upload is read in pieces of this size, each read while the previous one is hashed and
+// written on the writer's thread (store::PipelinedBlobWriter): two pieces in memory per upload.
+constexpr size_t kUploadPiece = 1024 * 1024;
 
 // Cursors are opaque to clients: base64url of "f:<name>" or "a:<name>".
 std::string EncodeCursor(const ChildRecord& last) {
@@ -95,12 +98,15 @@ StatusOr<std::string> AssetService::CheckUploadTarget(std::string_view raw, bool
 StatusOr<AssetRecord> AssetService::Upload(std::string_view raw, bool parents,
                                            const ByteSource& source) {
   PORTICO_ASSIGN_OR_RETURN(std::string path, CheckUploadTarget(raw, parents));
-  PORTICO_ASSIGN_OR_RETURN(auto writer, blobs_.NewWriter());
-  std::string buf(kUploadChunk, '\0');
+  PORTICO_ASSIGN_OR_RETURN(auto inner, blobs_.NewWriter());
+  // Receiving the next piece overlaps hashing and writing the previous one. On any failure the
+  // writer is destroyed uncommitted: its thread stops and the partial blob is discarded.
+  auto writer = std::make_unique<store::PipelinedBlobWriter>(std::move(inner), kUploadPiece);
   while (true) {
-    PORTICO_ASSIGN_OR_RETURN(size_t n, source(std::span<char>(buf.data(), buf.size())));
+    PORTICO_ASSIGN_OR_RETURN(std::span<char> space, writer->Space());
+    PORTICO_ASSIGN_OR_RETURN(size_t n, source(space));
     if (n == 0) break;
-    PORTICO_RETURN_IF_ERROR(writer->Append(std::string_view(buf.data(), n)));
+    PORTICO_RETURN_IF_ERROR(writer->Fill(n));
   }
   if (writer->size() == 0) {
     return Status(Code::kInvalidArgument, "empty_file",
