@@ -318,7 +318,23 @@ StatusOr<std::set<std::string>> IngestService::SyncNamedBlobs(
     }
     to_sync.push_back(digest);
   }
-  PORTICO_RETURN_IF_ERROR(blobs_.Sync(to_sync));
+  Status synced = blobs_.Sync(to_sync);
+  if (synced.code() == Code::kNotFound) {
+    // A recorded blob's file is gone (removed by hand?): forget it, so the commit answers
+    // missing_blob and the author uploads it again, instead of failing every retry.
+    std::vector<std::string> present;
+    for (const auto& digest : to_sync) {
+      PORTICO_ASSIGN_OR_RETURN(bool exists, blobs_.Exists(digest));
+      if (exists) {
+        present.push_back(digest);
+      } else {
+        PORTICO_RETURN_IF_ERROR(store_.ForgetUnsyncedBlob(tenant, digest));
+      }
+    }
+    to_sync = std::move(present);
+    synced = blobs_.Sync(to_sync);
+  }
+  PORTICO_RETURN_IF_ERROR(synced);
   return std::set<std::string>(to_sync.begin(), to_sync.end());
 }
 

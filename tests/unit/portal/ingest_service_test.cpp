@@ -263,6 +263,47 @@ TEST_F(Ingest, MissingBlobRefusesTheWholeCommit) {
   EXPECT_EQ(size.status().error(), "size_mismatch");
 }
 
+TEST_F(Ingest, BlobsAreSyncedByTheCommitAndADamagedOneFromBeforeARestartIsUploadedAgain) {
+  Bind("orgA", "alpha", "a1");
+  auto synced = [&](const std::string& digest) -> int64_t {
+    auto r =
+        db_->Execute("SELECT synced FROM blobs WHERE tenant = 'alpha' AND sha256 = $1", {digest});
+    EXPECT_TRUE(r.ok());
+    return r.ok() && !r->empty() ? (*r)[0].Int(0) : -1;
+  };
+  std::string d = Upload("orgA", "alpha", "a1", "written without fsync");
+  EXPECT_EQ(synced(d), 0);  // not durable until a commit names it
+  auto first = ingest_->Commit(AuthorOf("orgA"), "alpha", "a1",
+                               Commit("k1", {Asset("/content/dam/a.txt", 1, d, 21)}));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(synced(d), 1);
+
+  // Uploaded, then the portal restarts (a new service knows nothing of what it wrote) after a
+  // power cut that left the file short.
+  std::string bytes = "lost to a power cut";
+  std::string e = Upload("orgA", "alpha", "a1", bytes);
+  ingest_ = std::make_unique<IngestService>(*store_, *blobs_, *tenants_, clock_);
+  std::filesystem::resize_file(dir_ / "blobs" / e.substr(0, 2) / e.substr(2, 2) / e, 3);
+  auto check = ingest_->Check(AuthorOf("orgA"), "alpha", "a1", {.digests = {e}});
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->missing.empty());  // the record says present: the commit finds out
+  auto damaged = ingest_->Commit(AuthorOf("orgA"), "alpha", "a1",
+                                 Commit("k2", {Asset("/content/dam/b.txt", 2, e, 19)}));
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_EQ(damaged.status().error(), "missing_blob");
+  check = ingest_->Check(AuthorOf("orgA"), "alpha", "a1", {.digests = {e}});
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->missing, std::vector<std::string>{e});
+  // Uploaded again, the damaged copy is replaced and the commit applies.
+  EXPECT_EQ(Upload("orgA", "alpha", "a1", bytes), e);
+  auto again = ingest_->Commit(AuthorOf("orgA"), "alpha", "a1",
+                               Commit("k2", {Asset("/content/dam/b.txt", 2, e, 19)}));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(synced(e), 1);
+  EXPECT_EQ(std::filesystem::file_size(dir_ / "blobs" / e.substr(0, 2) / e.substr(2, 2) / e),
+            bytes.size());
+}
+
 TEST_F(Ingest, DryRunLeavesNothing) {
   Bind("orgA", "alpha", "a1");
   std::string d = Upload("orgA", "alpha", "a1", std::string(protocol::kTestPackageBytes));
