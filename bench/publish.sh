@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The publish benchmark of issue 10, by the method of ../shared/PEERS.md: `portico publish
 # /content/dam/bench --wait --json` of BENCH_FILES (10,000) files of about 200 KB in nested folders,
-# end to end (author -> portal over the publish protocol, every blob hashed and fsynced on the
-# portal), vs `cp -r` of the same files to a folder on the same disk, for 1, 2, 4 and 8 agents;
+# end to end (author -> portal over the publish protocol, every blob hashed on the portal and made
+# durable before the commit that names it), vs `cp -r` of the same files to a folder on the same
+# disk, for 1, 2, 4 and 8 agents;
 # then the same folder republished unchanged (target < 5 s, blobs_sent 0). See bench/README.md.
 # Raw output and the summary: bench/out/<stamp>-publish/.
 #
