@@ -70,7 +70,8 @@ void AddServeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
                                 {"host", "127.0.0.1"},
                                 {"port", "8480"},
                                 {"token_lifetime", "86400"},
-                                {"access_log", "true"}});
+                                {"access_log", "true"},
+                                {"io_threads", "0"}});
     if (!config.ok()) {
       exit_code = ctx.Fail(config.status());
       return;
@@ -78,7 +79,9 @@ void AddServeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     auto port = config->GetInt("port", 8480);
     auto lifetime = config->GetInt("token_lifetime", 86400);
     auto access_log = config->GetBool("access_log", true);
-    for (const Status& st : {port.status(), lifetime.status(), access_log.status()}) {
+    auto io_threads = config->GetInt("io_threads", 0);
+    for (const Status& st :
+         {port.status(), lifetime.status(), access_log.status(), io_threads.status()}) {
       if (!st.ok()) {
         exit_code = ctx.Fail(st);
         return;
@@ -86,6 +89,10 @@ void AddServeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     }
     if (*port < 0 || *port > 65535) {
       exit_code = ctx.Fail(InvalidArgument("port must be 0 to 65535"));
+      return;
+    }
+    if (*io_threads < 0 || *io_threads > 256) {
+      exit_code = ctx.Fail(InvalidArgument("io_threads must be 0 (one per core) to 256"));
       return;
     }
     if (Status st = OpenServiceLog(config->GetString("log_file")); !st.ok()) {
@@ -100,6 +107,7 @@ void AddServeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     o.public_url = config->GetString("public_url");
     o.service_token_seconds = *lifetime;
     o.access_log = *access_log;
+    o.io_threads = static_cast<int>(*io_threads);
     auto svc = ims::ImsService::Start(o);
     if (!svc.ok()) {
       exit_code = ctx.Fail(svc.status());

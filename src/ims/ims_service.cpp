@@ -7,11 +7,14 @@
 #include <thread>
 
 #include "core/crypto/secret_box.h"
+#include "core/folder_lock.h"
 #include "core/http/server.h"
 #include "core/http/standard_routes.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/system.h"
 #include "ims/api/ims_api.h"
+#include "ims/service/jti_ledger.h"
 #include "ims/service/key_ring.h"
 #include "ims/store/ims_store.h"
 #include "store/sqlite_database.h"
@@ -19,11 +22,13 @@
 namespace portico::ims {
 
 struct ImsService::Parts {
+  FolderLock folder_lock;
   ImsSettings settings;
   std::unique_ptr<store::SqlDatabase> db;
   std::unique_ptr<ImsStore> store;
   std::optional<crypto::SecretBox> box;
   std::unique_ptr<KeyRing> keys;
+  std::unique_ptr<JtiLedger> jtis;
   std::unique_ptr<TokenService> tokens;
   std::unique_ptr<ConsoleService> console;
   std::unique_ptr<AdminService> admin;
@@ -48,6 +53,7 @@ StatusOr<std::unique_ptr<ImsService>> ImsService::Start(const ImsOptions& o) {
     return InvalidArgument("cannot create data folder " + o.data_dir.string() + ": " +
                            ec.message());
   ::chmod(o.data_dir.c_str(), 0700);
+  PORTICO_ASSIGN_OR_RETURN(p.folder_lock, FolderLock::Acquire(o.data_dir, "ims"));
 
   // Bind first: the public URL (token issuer, assertion audience) depends on the port.
   http::Router router;
@@ -55,7 +61,7 @@ StatusOr<std::unique_ptr<ImsService>> ImsService::Start(const ImsOptions& o) {
   so.service = "ims";
   so.host = o.host;
   so.port = o.port;
-  so.io_threads = o.io_threads;
+  so.io_threads = o.io_threads > 0 ? o.io_threads : UsableCores();
   so.handler_threads = o.handler_threads;
   so.access_log = o.access_log;
   p.settings.public_url = o.public_url;
@@ -71,7 +77,8 @@ StatusOr<std::unique_ptr<ImsService>> ImsService::Start(const ImsOptions& o) {
   // The server needs the router at construction, the public URL needs the bound port: the rules
   // hold a reference to the one settings object, completed after Listen and before Start.
   auto* settings = &p.settings;
-  p.tokens = std::make_unique<TokenService>(*p.store, *p.keys, clock, p.settings);
+  PORTICO_ASSIGN_OR_RETURN(p.jtis, JtiLedger::Open(*p.store, clock.NowSeconds()));
+  p.tokens = std::make_unique<TokenService>(*p.store, *p.keys, *p.jtis, clock, p.settings);
   p.console = std::make_unique<ConsoleService>(*p.store, clock, p.settings);
   p.admin = std::make_unique<AdminService>(*p.store, *p.tokens, clock);
   AddImsRoutes(router, {p.tokens.get(), p.console.get(), p.admin.get(), p.keys.get(), settings});

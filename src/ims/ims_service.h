@@ -22,7 +22,7 @@ struct ImsOptions {
   std::string public_url;        // default: http://HOST:PORT of the bound socket
   const Clock* clock = nullptr;  // default: the system clock
   // The token endpoints run on the I/O threads; two keep one slow request from holding up all.
-  int io_threads = 2;
+  int io_threads = 0;  // 0: one per core the process may run on (UsableCores)
   int handler_threads = 8;
   bool access_log = true;
   int64_t service_token_seconds = 24 * 3600;

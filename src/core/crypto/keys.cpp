@@ -3,6 +3,8 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -17,13 +19,34 @@
 #include "core/json.h"
 
 namespace portico::crypto {
+
+// Contexts of one key, initialised for one operation (sign or verify, SHA-256, PKCS#1 v1.5 for
+// RSA) and reused: setting a context up fetches the algorithm from OpenSSL's provider tables,
+// which costs about as much as an ECDSA signature's arithmetic. A context serves one thread at a
+// time; a few are kept for the threads that sign or verify at once.
+struct PkeyCtxPool {
+  static constexpr size_t kKept = 16;
+  std::mutex mu;
+  std::vector<internal::EvpPkeyCtxPtr> idle;
+
+  internal::EvpPkeyCtxPtr Take() {
+    std::lock_guard lock(mu);
+    if (idle.empty()) return nullptr;
+    internal::EvpPkeyCtxPtr ctx = std::move(idle.back());
+    idle.pop_back();
+    return ctx;
+  }
+  void Give(internal::EvpPkeyCtxPtr ctx) {
+    std::lock_guard lock(mu);
+    if (idle.size() < kKept) idle.push_back(std::move(ctx));
+  }
+};
 namespace {
 
 using internal::BignumPtr;
 using internal::BioPtr;
 using internal::DiscardOpenSslErrors;
 using internal::EcdsaSigPtr;
-using internal::EvpMdCtxPtr;
 using internal::EvpPkeyCtxPtr;
 using internal::EvpPkeyPtr;
 using internal::OsslParamBldPtr;
@@ -51,6 +74,30 @@ Status AlgorithmNotAllowed(JwsAlgorithm alg) {
 }
 
 // Decides whether a key is one we accept, and which type it is.
+constexpr size_t kSha256Bytes = 32;
+
+void Sha256Of(std::string_view data, unsigned char (&digest)[kSha256Bytes]) {
+  unsigned int n = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &n, internal::Sha256Method(), nullptr) != 1 ||
+      n != kSha256Bytes) {
+    std::abort();  // SHA-256 of memory cannot fail in a working OpenSSL
+  }
+}
+
+// A context of `pkey` ready to sign or verify SHA-256 digests (PKCS#1 v1.5 padding for RSA);
+// null if OpenSSL refuses.
+EvpPkeyCtxPtr NewPkeyCtx(EVP_PKEY* pkey, bool sign) {
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  if (!ctx) return nullptr;
+  if ((sign ? EVP_PKEY_sign_init(ctx.get()) : EVP_PKEY_verify_init(ctx.get())) != 1) return nullptr;
+  if (EVP_PKEY_is_a(pkey, "RSA") &&
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) {
+    return nullptr;
+  }
+  if (EVP_PKEY_CTX_set_signature_md(ctx.get(), internal::Sha256Method()) != 1) return nullptr;
+  return ctx;
+}
+
 StatusOr<KeyType> AllowedKeyType(EVP_PKEY* pkey) {
   if (EVP_PKEY_is_a(pkey, "RSA")) {
     const int bits = EVP_PKEY_get_bits(pkey);
@@ -276,6 +323,14 @@ std::optional<JwsAlgorithm> AlgorithmFromName(std::string_view name) {
   return std::nullopt;
 }
 
+PublicKey::PublicKey(std::shared_ptr<evp_pkey_st> pkey, KeyType type)
+    : pkey_(std::move(pkey)), type_(type), verify_contexts_(std::make_shared<PkeyCtxPool>()) {}
+
+PrivateKey::PrivateKey(std::shared_ptr<evp_pkey_st> pkey, PublicKey public_key)
+    : pkey_(std::move(pkey)),
+      public_key_(std::move(public_key)),
+      sign_contexts_(std::make_shared<PkeyCtxPool>()) {}
+
 StatusOr<PublicKey> KeyAccess::AdoptPublic(EvpPkeyPtr pkey) {
   PORTICO_ASSIGN_OR_RETURN(KeyType type, AllowedKeyType(pkey.get()));
   return PublicKey(Share(std::move(pkey)), type);
@@ -356,20 +411,25 @@ Status PublicKey::Verify(JwsAlgorithm alg, std::string_view signing_input,
     PORTICO_ASSIGN_OR_RETURN(der, JoseToDer(signature));
     signature = der;
   }
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx) std::abort();
-  if (EVP_DigestVerifyInit(ctx.get(), nullptr, internal::Sha256Method(), nullptr, pkey_.get()) !=
-      1) {
-    DiscardOpenSslErrors();
-    return Internal("signature verification could not be started");
+  unsigned char digest[kSha256Bytes];
+  Sha256Of(signing_input, digest);
+  EvpPkeyCtxPtr ctx = verify_contexts_->Take();
+  if (!ctx) {
+    ctx = NewPkeyCtx(pkey_.get(), /*sign=*/false);
+    if (!ctx) {
+      DiscardOpenSslErrors();
+      return Internal("signature verification could not be started");
+    }
   }
-  if (EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                       signature.size(),
-                       reinterpret_cast<const unsigned char*>(signing_input.data()),
-                       signing_input.size()) != 1) {
+  const int verified =
+      EVP_PKEY_verify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                      signature.size(), digest, sizeof(digest));
+  if (verified != 1) {
     DiscardOpenSslErrors();
+    if (verified == 0) verify_contexts_->Give(std::move(ctx));  // a wrong signature, not an error
     return Unauthenticated("signature verification failed");
   }
+  verify_contexts_->Give(std::move(ctx));
   return {};
 }
 
@@ -419,17 +479,18 @@ std::string PrivateKey::ToPem() const {
 
 StatusOr<std::string> PrivateKey::Sign(JwsAlgorithm alg, std::string_view signing_input) const {
   if (alg != algorithm()) return AlgorithmNotAllowed(alg);
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx) std::abort();
+  unsigned char digest[kSha256Bytes];
+  Sha256Of(signing_input, digest);
+  EvpPkeyCtxPtr ctx = sign_contexts_->Take();
+  if (!ctx) ctx = NewPkeyCtx(pkey_.get(), /*sign=*/true);
   std::string signature(static_cast<size_t>(EVP_PKEY_get_size(pkey_.get())), '\0');
   size_t size = signature.size();
-  if (EVP_DigestSignInit(ctx.get(), nullptr, internal::Sha256Method(), nullptr, pkey_.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size,
-                     reinterpret_cast<const unsigned char*>(signing_input.data()),
-                     signing_input.size()) != 1) {
+  if (!ctx || EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size,
+                            digest, sizeof(digest)) != 1) {
     DiscardOpenSslErrors();
     return Internal("signing failed");
   }
+  sign_contexts_->Give(std::move(ctx));
   signature.resize(size);
   if (type() == KeyType::kEcP256) return DerToJose(signature);
   return signature;

@@ -33,7 +33,8 @@ std::optional<JwsAlgorithm> AlgorithmFromName(std::string_view name);
 
 enum class KeyType { kRsa, kEcP256 };
 
-struct KeyAccess;  // internal to portico_crypto
+struct KeyAccess;    // internal to portico_crypto
+struct PkeyCtxPool;  // internal: ready OpenSSL contexts of one key and operation
 
 class PublicKey {
  public:
@@ -71,11 +72,11 @@ class PublicKey {
 
  private:
   friend struct KeyAccess;
-  PublicKey(std::shared_ptr<evp_pkey_st> pkey, KeyType type)
-      : pkey_(std::move(pkey)), type_(type) {}
+  PublicKey(std::shared_ptr<evp_pkey_st> pkey, KeyType type);
 
   std::shared_ptr<evp_pkey_st> pkey_;
   KeyType type_;
+  std::shared_ptr<PkeyCtxPool> verify_contexts_;  // shared by copies of this key
 };
 
 class PrivateKey {
@@ -106,11 +107,11 @@ class PrivateKey {
 
  private:
   friend struct KeyAccess;
-  PrivateKey(std::shared_ptr<evp_pkey_st> pkey, PublicKey public_key)
-      : pkey_(std::move(pkey)), public_key_(std::move(public_key)) {}
+  PrivateKey(std::shared_ptr<evp_pkey_st> pkey, PublicKey public_key);
 
   std::shared_ptr<evp_pkey_st> pkey_;
   PublicKey public_key_;
+  std::shared_ptr<PkeyCtxPool> sign_contexts_;  // shared by copies of this key
 };
 
 }  // namespace portico::crypto

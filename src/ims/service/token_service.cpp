@@ -58,9 +58,9 @@ std::vector<std::string> SplitScopes(std::string_view scope) {
   return out;
 }
 
-TokenService::TokenService(ImsStore& store, KeyRing& keys, const Clock& clock,
+TokenService::TokenService(ImsStore& store, KeyRing& keys, JtiLedger& jtis, const Clock& clock,
                            const ImsSettings& settings)
-    : store_(store), keys_(keys), clock_(clock), settings_(settings) {}
+    : store_(store), keys_(keys), jtis_(jtis), clock_(clock), settings_(settings) {}
 
 StatusOr<TokenService::CredentialPtr> TokenService::LoadCredential(const std::string& client_id) {
   constexpr size_t kMaxCachedCredentials = 10'000;
@@ -219,7 +219,7 @@ StatusOr<IssuedToken> TokenService::ExchangeJwt(std::string_view client_id,
         jti->get_ref<const std::string&>().size() > kMaxJtiBytes) {
       return OAuthInvalidGrant("JWT jti must be a non-empty string of at most 256 bytes");
     }
-    Status st = store_.RecordJti(cred.client_id, jti->get<std::string>(), *exp + skew, now);
+    Status st = jtis_.Record(cred.client_id, jti->get<std::string>(), *exp + skew, now);
     if (st.code() == Code::kConflict) return OAuthInvalidGrant("JWT jti has already been used");
     PORTICO_RETURN_IF_ERROR(st);
   }
@@ -334,6 +334,6 @@ StatusOr<VerifiedToken> TokenService::VerifyAccessToken(std::string_view token) 
   return v;
 }
 
-Status TokenService::Prune() { return store_.PruneJtis(clock_.NowSeconds()).status(); }
+Status TokenService::Prune() { return jtis_.Prune(clock_.NowSeconds()); }
 
 }  // namespace portico::ims

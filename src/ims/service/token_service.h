@@ -21,6 +21,7 @@
 #include "core/crypto/keys.h"
 #include "core/status.h"
 #include "ims/service/ims_settings.h"
+#include "ims/service/jti_ledger.h"
 #include "ims/service/key_ring.h"
 #include "ims/store/ims_store.h"
 
@@ -45,7 +46,8 @@ struct VerifiedToken {
 
 class TokenService {
  public:
-  TokenService(ImsStore& store, KeyRing& keys, const Clock& clock, const ImsSettings& settings);
+  TokenService(ImsStore& store, KeyRing& keys, JtiLedger& jtis, const Clock& clock,
+               const ImsSettings& settings);
 
   // POST /ims/exchange/jwt: a service-account credential's client id and secret, and an RS256
   // (or ES256) assertion signed by one of its certificates' keys. See IMS-PROTOCOL.md.
@@ -82,6 +84,7 @@ class TokenService {
 
   ImsStore& store_;
   KeyRing& keys_;
+  JtiLedger& jtis_;
   const Clock& clock_;
   const ImsSettings& settings_;  // owned by the service assembly; read-only once serving
   std::mutex cache_mu_;

@@ -362,6 +362,35 @@ Status ImsStore::RecordJti(const std::string& client_id, const std::string& jti,
   return Status::Ok();
 }
 
+Status ImsStore::WriteJtis(const std::vector<JtiRecord>& records) {
+  if (records.empty()) return Status::Ok();
+  return db_.Transaction([&](store::SqlSession& s) -> Status {
+    for (const auto& r : records) {
+      PORTICO_RETURN_IF_ERROR(
+          s.Execute("INSERT INTO used_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = CASE WHEN "
+                    "used_jtis.expires_at < excluded.expires_at THEN excluded.expires_at ELSE "
+                    "used_jtis.expires_at END",
+                    {r.client_id, r.jti, r.expires_at})
+              .status());
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<std::vector<JtiRecord>> ImsStore::LoadJtis(int64_t now, size_t limit) {
+  PORTICO_ASSIGN_OR_RETURN(
+      auto r, db_.Execute("SELECT client_id, jti, expires_at FROM used_jtis WHERE expires_at >= $1 "
+                          "LIMIT $2",
+                          {now, static_cast<int64_t>(limit)}));
+  std::vector<JtiRecord> out;
+  out.reserve(r.size());
+  for (const auto& row : r) {
+    out.push_back({row.Text(0), row.Text(1), row.Int(2)});
+  }
+  return out;
+}
+
 StatusOr<int64_t> ImsStore::PruneJtis(int64_t now) {
   PORTICO_ASSIGN_OR_RETURN(auto r,
                            db_.Execute("DELETE FROM used_jtis WHERE expires_at < $1", {now}));

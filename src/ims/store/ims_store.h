@@ -58,6 +58,13 @@ struct CredentialRecord {
   std::vector<CertificateRecord> certificates;  // service accounts only, oldest first
 };
 
+// An assertion id (jti) in use until `expires_at` (seconds).
+struct JtiRecord {
+  std::string client_id;
+  std::string jti;
+  int64_t expires_at = 0;
+};
+
 struct SigningKeyRecord {
   std::string kid;
   std::string sealed_private_key;  // SecretBox-sealed PKCS#8 PEM
@@ -106,6 +113,10 @@ class ImsStore {
   // already recorded and has not expired by `now` (a replay); an expired record is reused.
   Status RecordJti(const std::string& client_id, const std::string& jti, int64_t expires_at,
                    int64_t now);
+  // Writes `records` in one transaction; an id already stored keeps the later expiry.
+  Status WriteJtis(const std::vector<JtiRecord>& records);
+  // The ids that have not expired by `now`, at most `limit` of them.
+  StatusOr<std::vector<JtiRecord>> LoadJtis(int64_t now, size_t limit);
   // Forgets ids that expired before `now`; returns how many.
   StatusOr<int64_t> PruneJtis(int64_t now);
 

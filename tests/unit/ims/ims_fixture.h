@@ -31,7 +31,8 @@ class ImsFixture : public ::testing::Test {
     db_ = store::OpenSqlite({.in_memory = true}).value();
     store_ = ImsStore::Open(*db_).value();
     keys_ = KeyRing::Load(*store_, box_, clock_, settings_.service_token_seconds).value();
-    tokens_ = std::make_unique<TokenService>(*store_, *keys_, clock_, settings_);
+    jtis_ = JtiLedger::Open(*store_, clock_.NowSeconds()).value();
+    tokens_ = std::make_unique<TokenService>(*store_, *keys_, *jtis_, clock_, settings_);
     console_ = std::make_unique<ConsoleService>(*store_, clock_, settings_);
     admin_ = std::make_unique<AdminService>(*store_, *tokens_, clock_);
     auto boot =
@@ -76,6 +77,7 @@ class ImsFixture : public ::testing::Test {
   std::unique_ptr<store::SqlDatabase> db_;
   std::unique_ptr<ImsStore> store_;
   std::unique_ptr<KeyRing> keys_;
+  std::unique_ptr<JtiLedger> jtis_;
   std::unique_ptr<TokenService> tokens_;
   std::unique_ptr<ConsoleService> console_;
   std::unique_ptr<AdminService> admin_;
