@@ -10,29 +10,14 @@
 #include <memory>
 #include <string>
 
+#include "../store/temp_directory.h"
 #include "author/author_service.h"
 #include "author/client/author_client.h"
 #include "ims/ims_service.h"
 
 namespace portico::author::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "portico-author-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = store::testing::TempDirectory;
 
 inline constexpr char kLogin[] = "admin@acme.test";
 inline constexpr char kPassword[] = "correct horse battery";

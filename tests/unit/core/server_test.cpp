@@ -16,11 +16,14 @@
 #include <nlohmann/json.hpp>
 
 #include "core/http/client.h"
+#include "raw_socket.h"
 
 namespace portico::http {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::ReadAll;
+using testing::SendAll;
 
 class CountingSource final : public BodySource {
  public:
@@ -89,36 +92,10 @@ class ServerTest : public ::testing::Test {
   }
   void TearDown() override { server_->Stop(1000ms); }
 
-  // A raw TCP connection for requests the client would never send.
   int Connect() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(server_->port());
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    int fd = testing::ConnectLoopback(server_->port());
+    EXPECT_GE(fd, 0);
     return fd;
-  }
-  static void SendAll(int fd, std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-  // Reads until the peer closes or `timeout` passes.
-  static std::string ReadAll(int fd, std::chrono::milliseconds timeout = 3000ms) {
-    std::string out;
-    char buf[4096];
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0) continue;
-      ssize_t n = recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
   }
 
   Metrics metrics_;

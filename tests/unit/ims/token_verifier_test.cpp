@@ -9,28 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include "../store/temp_directory.h"
 #include "ims/client/ims_client.h"
 #include "ims/ims_service.h"
 
 namespace portico::ims {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "portico-tv-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = store::testing::TempDirectory;
 
 constexpr char kLogin[] = "admin@acme.test";
 constexpr char kPassword[] = "correct horse battery";

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/crypto/sha256.h"
+#include "status_matchers.h"
 #include "store/blob_store.h"
 #include "store/fs_blob_store.h"
 #include "temp_directory.h"
@@ -19,26 +20,10 @@
 namespace portico::store {
 namespace {
 
+using testing::IsOk;
+using testing::Pattern;
+
 namespace fs = std::filesystem;
-
-::testing::AssertionResult IsOk(const Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << status.ToString();
-}
-
-#define ASSERT_OK(expr) ASSERT_TRUE(IsOk((expr)))
-#define EXPECT_OK(expr) EXPECT_TRUE(IsOk((expr)))
-
-// Deterministic bytes that differ from piece to piece, so a misplaced piece changes the digest.
-std::string Pattern(size_t size, uint64_t seed) {
-  std::string out(size, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 1;
-  for (size_t i = 0; i < size; ++i) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    out[i] = static_cast<char>(x);
-  }
-  return out;
-}
 
 class BlobStoreTest : public ::testing::Test {
  protected:

@@ -12,22 +12,17 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "status_matchers.h"
 #include "store/sqlite_database.h"
 #include "temp_directory.h"
 
 namespace portico::store {
 namespace {
 
+using testing::IsOk;
+
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-::testing::AssertionResult IsOk(const Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << status.ToString();
-}
-
-#define ASSERT_OK(expr) ASSERT_TRUE(IsOk((expr)))
-#define EXPECT_OK(expr) EXPECT_TRUE(IsOk((expr)))
 
 class JobQueueTest : public ::testing::Test {
  protected:

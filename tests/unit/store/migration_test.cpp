@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "status_matchers.h"
 #include "store/sql.h"
 #include "store/sqlite_database.h"
 #include "temp_directory.h"
@@ -11,10 +12,7 @@
 namespace portico::store {
 namespace {
 
-::testing::AssertionResult IsOk(const Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << status.ToString();
-}
+using testing::IsOk;
 
 // The PostgreSQL text is deliberately not valid SQLite: it must never be run here.
 Migration Make(int version, std::string name, std::string sqlite_sql) {

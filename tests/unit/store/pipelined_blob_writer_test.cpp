@@ -16,32 +16,18 @@
 #include <vector>
 
 #include "core/crypto/sha256.h"
+#include "status_matchers.h"
 #include "store/fs_blob_store.h"
 #include "temp_directory.h"
 
 namespace portico::store {
 namespace {
 
+using testing::IsOk;
+using testing::Pattern;
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-::testing::AssertionResult IsOk(const Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << status.ToString();
-}
-
-#define ASSERT_OK(expr) ASSERT_TRUE(IsOk((expr)))
-#define EXPECT_OK(expr) EXPECT_TRUE(IsOk((expr)))
-
-std::string Pattern(size_t size, uint64_t seed) {
-  std::string out(size, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 1;
-  for (size_t i = 0; i < size; ++i) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    out[i] = static_cast<char>(x);
-  }
-  return out;
-}
 
 // What a fake writer saw; shared so the test can look after the writer is gone.
 struct Record {

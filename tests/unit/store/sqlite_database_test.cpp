@@ -14,22 +14,17 @@
 #include <thread>
 #include <vector>
 
+#include "status_matchers.h"
 #include "store/sql.h"
 #include "temp_directory.h"
 
 namespace portico::store {
 namespace {
 
+using testing::IsOk;
+
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-::testing::AssertionResult IsOk(const Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << status.ToString();
-}
-
-#define ASSERT_OK(expr) ASSERT_TRUE(IsOk((expr)))
-#define EXPECT_OK(expr) EXPECT_TRUE(IsOk((expr)))
 
 // Waits until `count` threads have arrived, or fails after a deadline instead of hanging.
 class Rendezvous {
