@@ -274,11 +274,12 @@ StatusOr<std::optional<EntryRecord>> PortalStore::GetEntry(const std::string& te
   return std::optional<EntryRecord>(EntryFrom(r[0]));
 }
 
-StatusOr<std::vector<std::string>> PortalStore::MissingBlobs(
-    const std::string& tenant, const std::vector<std::string>& digests) {
-  std::vector<std::string> missing;
-  if (digests.empty()) return missing;
-  std::string sql = "SELECT sha256 FROM blobs WHERE tenant = $1 AND sha256 IN (";
+StatusOr<std::vector<std::string>> PortalStore::BlobsAmong(const std::string& tenant,
+                                                           const std::vector<std::string>& digests,
+                                                           bool only_unsynced) {
+  std::string sql = "SELECT sha256 FROM blobs WHERE tenant = $1";
+  if (only_unsynced) sql += " AND synced = 0";
+  sql += " AND sha256 IN (";
   store::SqlParams params = {tenant};
   for (size_t i = 0; i < digests.size(); ++i) {
     sql += (i ? ", $" : "$") + std::to_string(i + 2);
@@ -286,8 +287,18 @@ StatusOr<std::vector<std::string>> PortalStore::MissingBlobs(
   }
   sql += ")";
   PORTICO_ASSIGN_OR_RETURN(auto r, db_.Execute(sql, params));
-  std::vector<std::string> present;
-  for (const auto& row : r) present.push_back(row.Text(0));
+  std::vector<std::string> out;
+  out.reserve(r.size());
+  for (const auto& row : r) out.push_back(row.Text(0));
+  return out;
+}
+
+StatusOr<std::vector<std::string>> PortalStore::MissingBlobs(
+    const std::string& tenant, const std::vector<std::string>& digests) {
+  std::vector<std::string> missing;
+  if (digests.empty()) return missing;
+  PORTICO_ASSIGN_OR_RETURN(std::vector<std::string> present,
+                           BlobsAmong(tenant, digests, /*only_unsynced=*/false));
   std::sort(present.begin(), present.end());
   for (const auto& d : digests) {
     if (!std::binary_search(present.begin(), present.end(), d)) missing.push_back(d);
@@ -306,18 +317,8 @@ StatusOr<bool> PortalStore::AddBlob(const std::string& tenant, const std::string
 
 StatusOr<std::vector<std::string>> PortalStore::UnsyncedBlobs(
     const std::string& tenant, const std::vector<std::string>& digests) {
-  std::vector<std::string> out;
-  if (digests.empty()) return out;
-  std::string sql = "SELECT sha256 FROM blobs WHERE tenant = $1 AND synced = 0 AND sha256 IN (";
-  store::SqlParams params = {tenant};
-  for (size_t i = 0; i < digests.size(); ++i) {
-    sql += (i ? ", $" : "$") + std::to_string(i + 2);
-    params.push_back(digests[i]);
-  }
-  sql += ")";
-  PORTICO_ASSIGN_OR_RETURN(auto r, db_.Execute(sql, params));
-  for (const auto& row : r) out.push_back(row.Text(0));
-  return out;
+  if (digests.empty()) return std::vector<std::string>();
+  return BlobsAmong(tenant, digests, /*only_unsynced=*/true);
 }
 
 Status PortalStore::ForgetUnsyncedBlob(const std::string& tenant, const std::string& sha256) {

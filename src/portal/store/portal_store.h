@@ -142,6 +142,11 @@ class PortalStore {
 
  private:
   explicit PortalStore(store::SqlDatabase& db) : db_(db) {}
+  // The digests of `digests` (not empty) stored for `tenant` (only the undurable ones if
+  // `only_unsynced`), in no particular order.
+  StatusOr<std::vector<std::string>> BlobsAmong(const std::string& tenant,
+                                                const std::vector<std::string>& digests,
+                                                bool only_unsynced);
   store::SqlDatabase& db_;
 };
 
