@@ -18,7 +18,9 @@ class ImsIntegrationTest : public AuthorFixture {
   // Creates the configuration, registers its certificate at the identity service and fills the
   // account: a healthy configuration.
   ImsHarness::Credential Configure(bool create = true) {
-    if (create) EXPECT_TRUE(client_->CreateImsConfig("brand-portal").ok());
+    if (create) {
+      EXPECT_TRUE(client_->CreateImsConfig("brand-portal").ok());
+    }
     auto pem = client_->GetCertificatePem();
     EXPECT_TRUE(pem.ok());
     auto cred = ims_.CreateCredential(*pem);

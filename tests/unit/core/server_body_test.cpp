@@ -162,7 +162,9 @@ TEST_F(ServerBodyTest, AChunkedBodyOverTheLimitFailsMidSpan) {
   std::string out = ReadAll(fd, 3000ms);
   close(fd);
   // The server closes on a body it refused: a reset may beat its answer to this socket.
-  if (!out.empty()) EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 413") << out.substr(0, 200);
+  if (!out.empty()) {
+    EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 413") << out.substr(0, 200);
+  }
   ASSERT_TRUE(WaitDone());
   std::lock_guard lock(mu_);
   EXPECT_EQ(end_.code(), Code::kPayloadTooLarge);
