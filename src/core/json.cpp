@@ -1,5 +1,7 @@
 #include "core/json.h"
 
+#include <array>
+#include <charconv>
 #include <cstdint>
 #include <vector>
 
@@ -119,8 +121,204 @@ StatusOr<Json> ParseStrictJson(std::string_view text, const JsonLimits& limits) 
   return root;
 }
 
+namespace {
+
+// What a string byte needs: copied as is, escaped, or checked as part of a UTF-8 sequence.
+enum : uint8_t { kPlain = 0, kEscape = 1, kMultiByte = 2 };
+
+constexpr std::array<uint8_t, 256> MakeByteClasses() {
+  std::array<uint8_t, 256> classes{};
+  for (int c = 0; c < 256; ++c) {
+    classes[c] = c < 0x20 || c == '"' || c == '\\' ? kEscape : c >= 0x80 ? kMultiByte : kPlain;
+  }
+  return classes;
+}
+constexpr std::array<uint8_t, 256> kByteClasses = MakeByteClasses();
+
+bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+// The length of the well-formed UTF-8 sequence starting at s[i] (whose first byte is >= 0x80),
+// or 0 if it is not one (overlong forms, surrogates and code points above U+10FFFF included).
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b0 = at(i);
+  const size_t left = s.size() - i;
+  if (b0 >= 0xC2 && b0 <= 0xDF) return left >= 2 && IsContinuation(at(i + 1)) ? 2 : 0;
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    if (left < 3 || !IsContinuation(at(i + 1)) || !IsContinuation(at(i + 2))) return 0;
+    if (b0 == 0xE0 && at(i + 1) < 0xA0) return 0;  // overlong
+    if (b0 == 0xED && at(i + 1) > 0x9F) return 0;  // a surrogate
+    return 3;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    if (left < 4 || !IsContinuation(at(i + 1)) || !IsContinuation(at(i + 2)) ||
+        !IsContinuation(at(i + 3)))
+      return 0;
+    if (b0 == 0xF0 && at(i + 1) < 0x90) return 0;  // overlong
+    if (b0 == 0xF4 && at(i + 1) > 0x8F) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+void AppendEscape(std::string& out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  switch (c) {
+    case '"':
+      out += "\\\"";
+      return;
+    case '\\':
+      out += "\\\\";
+      return;
+    case '\b':
+      out += "\\b";
+      return;
+    case '\f':
+      out += "\\f";
+      return;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
+    default:
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+  }
+}
+
+template <typename Int>
+void AppendInteger(std::string& out, Int value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, end);
+}
+
+}  // namespace
+
+void AppendJsonQuoted(std::string& out, std::string_view s) {
+  const size_t start = out.size();
+  out.reserve(out.size() + s.size() + 2);
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t run = i;
+    while (run < s.size() && kByteClasses[static_cast<unsigned char>(s[run])] == kPlain) ++run;
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) break;
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (kByteClasses[c] == kEscape) {
+      AppendEscape(out, c);
+      ++i;
+      continue;
+    }
+    const size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) {
+      // Invalid UTF-8 is rare and nlohmann's replacement rules are intricate: let it write this
+      // string, so the output stays exactly what dump() with error_handler_t::replace gives.
+      out.resize(start);
+      out += Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
+      return;
+    }
+    out.append(s.data() + i, n);
+    i += n;
+  }
+  out += '"';
+}
+
+void AppendJson(std::string& out, const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::null:
+      out += "null";
+      return;
+    case Json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return;
+    case Json::value_t::number_integer:
+      AppendInteger(out, value.get<Json::number_integer_t>());
+      return;
+    case Json::value_t::number_unsigned:
+      AppendInteger(out, value.get<Json::number_unsigned_t>());
+      return;
+    case Json::value_t::string:
+      AppendJsonQuoted(out, value.get_ref<const Json::string_t&>());
+      return;
+    case Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& element : value) {
+        if (!first) out += ',';
+        first = false;
+        AppendJson(out, element);
+      }
+      out += ']';
+      return;
+    }
+    case Json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        AppendJsonQuoted(out, it.key());
+        out += ':';
+        AppendJson(out, it.value());
+      }
+      out += '}';
+      return;
+    }
+    default:
+      // Floating-point numbers (nlohmann's shortest-round-trip format) and binary values.
+      out += value.dump(-1, ' ', false, Json::error_handler_t::replace);
+      return;
+  }
+}
+
 std::string JsonDump(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string out;
+  AppendJson(out, value);
+  return out;
+}
+
+void JsonObjectWriter::Key(std::string_view key) {
+  if (text_.size() > 1) text_ += ',';
+  AppendJsonQuoted(text_, key);
+  text_ += ':';
+}
+
+JsonObjectWriter& JsonObjectWriter::Add(std::string_view key, std::string_view value) {
+  Key(key);
+  AppendJsonQuoted(text_, value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Add(std::string_view key, int64_t value) {
+  Key(key);
+  AppendInteger(text_, value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Add(std::string_view key, bool value) {
+  Key(key);
+  text_ += value ? "true" : "false";
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::AddRaw(std::string_view key, std::string_view json_text) {
+  Key(key);
+  text_ += json_text;
+  return *this;
+}
+
+std::string JsonObjectWriter::Finish() {
+  text_ += '}';
+  return std::move(text_);
 }
 
 }  // namespace portico

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -28,8 +29,40 @@ struct JsonLimits {
 // same key twice at any level. Error messages give a byte position but never quote the text.
 StatusOr<nlohmann::json> ParseStrictJson(std::string_view text, const JsonLimits& limits = {});
 
-// Serialises `value` compactly (no whitespace; object keys sorted). Invalid UTF-8 in strings is
-// replaced by U+FFFD instead of throwing, so this is safe on any value.
+// Serialises `value` compactly (no whitespace; object keys sorted), byte for byte as nlohmann's
+// dump() with error_handler_t::replace would: invalid UTF-8 in strings is replaced by U+FFFD
+// instead of throwing, so this is safe on any value. Strings are copied a run of plain bytes at a
+// time (nlohmann's serializer steps a UTF-8 decoder through every byte, about 30 instructions
+// each, which was the largest non-crypto cost of issuing a token).
 std::string JsonDump(const nlohmann::json& value);
+void AppendJson(std::string& out, const nlohmann::json& value);
+
+// Appends `s` as a JSON string literal (quotes included), as JsonDump would write it.
+void AppendJsonQuoted(std::string& out, std::string_view s);
+
+// Builds one flat JSON object as text, members in the order added, without a document tree: for
+// the hot paths that answer with a handful of known fields (token claims, token answers). Keys
+// are written as given (they are program constants); values are escaped like JsonDump.
+class JsonObjectWriter {
+ public:
+  explicit JsonObjectWriter(size_t reserve = 256) {
+    text_.reserve(reserve);
+    text_ += '{';
+  }
+  JsonObjectWriter& Add(std::string_view key, std::string_view value);
+  JsonObjectWriter& Add(std::string_view key, const char* value) {
+    return Add(key, std::string_view(value));
+  }
+  JsonObjectWriter& Add(std::string_view key, int64_t value);
+  JsonObjectWriter& Add(std::string_view key, bool value);
+  // `json_text` must already be valid JSON (an array or object built elsewhere).
+  JsonObjectWriter& AddRaw(std::string_view key, std::string_view json_text);
+  // Closes the object and hands over its text; the writer is empty afterwards.
+  std::string Finish();
+
+ private:
+  void Key(std::string_view key);
+  std::string text_;
+};
 
 }  // namespace portico

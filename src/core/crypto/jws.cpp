@@ -40,10 +40,21 @@ StatusOr<std::string> SignJws(const nlohmann::json& header, const nlohmann::json
   if (!header.is_object() || !payload.is_object()) {
     return InvalidArgument("JWS header and payload must be JSON objects");
   }
-  nlohmann::json full_header = header;
-  full_header["alg"] = std::string(AlgorithmName(alg));
-  std::string token =
-      Base64UrlEncode(JsonDump(full_header)) + '.' + Base64UrlEncode(JsonDump(payload));
+  return SignJwsEncoded(EncodeJwsHeader(header, alg), JsonDump(payload), key, alg);
+}
+
+std::string EncodeJwsHeader(nlohmann::json header, JwsAlgorithm alg) {
+  header["alg"] = std::string(AlgorithmName(alg));
+  return Base64UrlEncode(JsonDump(header));
+}
+
+StatusOr<std::string> SignJwsEncoded(std::string_view encoded_header, std::string_view payload_json,
+                                     const PrivateKey& key, JwsAlgorithm alg) {
+  std::string token;
+  token.reserve(encoded_header.size() + payload_json.size() * 4 / 3 + 4 + 360);
+  token += encoded_header;
+  token += '.';
+  token += Base64UrlEncode(payload_json);
   PORTICO_ASSIGN_OR_RETURN(std::string signature, key.Sign(alg, token));
   token += '.';
   token += Base64UrlEncode(signature);

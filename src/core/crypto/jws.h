@@ -24,6 +24,15 @@ namespace portico::crypto {
 StatusOr<std::string> SignJws(const nlohmann::json& header, const nlohmann::json& payload,
                               const PrivateKey& key, JwsAlgorithm alg);
 
+// The hot path of the same: `encoded_header` is the base64url of a JSON object header that already
+// names `alg` (a signer computes it once per key), `payload_json` the JSON text of an object
+// (e.g. from JsonObjectWriter). Nothing is parsed; the key refuses an algorithm not its own.
+StatusOr<std::string> SignJwsEncoded(std::string_view encoded_header, std::string_view payload_json,
+                                     const PrivateKey& key, JwsAlgorithm alg);
+
+// The base64url header {"alg":..., <extra members>} for SignJwsEncoded.
+std::string EncodeJwsHeader(nlohmann::json header, JwsAlgorithm alg);
+
 struct JwsLimits {
   size_t max_token_bytes = 16384;
 };

@@ -73,16 +73,19 @@ Status ClientAuth(Request& req, const http::FormFields& form, std::string* id,
 }
 
 Response TokenJson(const IssuedToken& t, bool milliseconds) {
-  json body = {{"access_token", t.access_token},
-               {"token_type", "bearer"},
-               {"expires_in", milliseconds ? t.expires_in_ms : t.expires_in_seconds}};
-  if (!milliseconds)
-    body["scope"] = [&] {
-      std::string s;
-      for (const auto& x : t.scopes) s += (s.empty() ? "" : ",") + x;
-      return s;
-    }();
-  return NoStore(Response::Json(200, body));
+  JsonObjectWriter body(t.access_token.size() + 128);
+  body.Add("access_token", t.access_token)
+      .Add("expires_in", milliseconds ? t.expires_in_ms : t.expires_in_seconds);
+  if (!milliseconds) {
+    std::string scope;
+    for (const auto& x : t.scopes) {
+      if (!scope.empty()) scope += ',';
+      scope += x;
+    }
+    body.Add("scope", scope);
+  }
+  body.Add("token_type", "bearer");
+  return NoStore(Response::Text(200, body.Finish(), "application/json"));
 }
 
 StatusOr<json> ReadJsonBody(Request& req, size_t limit = 64 * 1024) {

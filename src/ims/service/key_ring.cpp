@@ -47,12 +47,14 @@ Status KeyRing::Reload() {
     }
     PORTICO_ASSIGN_OR_RETURN(auto jwk, ParseStrictJson(r.public_jwk));
     PORTICO_ASSIGN_OR_RETURN(auto pub, crypto::PublicKey::FromJwk(jwk));
-    Entry e{r.kid, nullptr, pub, r.created_at, r.retired_at};
+    Entry e{r.kid, nullptr, {}, pub, r.created_at, r.retired_at};
     if (!r.retired_at) {
       PORTICO_ASSIGN_OR_RETURN(std::string pem,
                                box_.Open(r.sealed_private_key, std::string(kKeyAad) + r.kid));
       PORTICO_ASSIGN_OR_RETURN(auto priv, crypto::PrivateKey::FromPem(pem));
       e.private_key = std::make_shared<crypto::PrivateKey>(std::move(priv));
+      e.encoded_header =
+          crypto::EncodeJwsHeader({{"kid", r.kid}, {"typ", "JWT"}}, crypto::JwsAlgorithm::kES256);
     }
     jwks["keys"].push_back(pub.ToJwk(r.kid));
     keys.push_back(std::move(e));
@@ -65,11 +67,11 @@ Status KeyRing::Reload() {
   return Status::Ok();
 }
 
-StatusOr<std::string> KeyRing::Sign(const nlohmann::json& claims) const {
+StatusOr<std::string> KeyRing::Sign(std::string_view claims_json) const {
   std::shared_lock lock(mu_);
   const Entry& active = keys_.back();
-  return crypto::SignJws({{"kid", active.kid}, {"typ", "JWT"}}, claims, *active.private_key,
-                         crypto::JwsAlgorithm::kES256);
+  return crypto::SignJwsEncoded(active.encoded_header, claims_json, *active.private_key,
+                                crypto::JwsAlgorithm::kES256);
 }
 
 StatusOr<nlohmann::json> KeyRing::Verify(std::string_view token) const {

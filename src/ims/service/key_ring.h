@@ -28,8 +28,9 @@ class KeyRing {
   static StatusOr<std::unique_ptr<KeyRing>> Load(ImsStore& store, const crypto::SecretBox& box,
                                                  const Clock& clock, int64_t max_token_seconds);
 
-  // Signs `claims` with the active key; the header names its `kid`.
-  StatusOr<std::string> Sign(const nlohmann::json& claims) const;
+  // Signs `claims_json` (the JSON text of an object) with the active key; the header names its
+  // `kid`.
+  StatusOr<std::string> Sign(std::string_view claims_json) const;
   // Checks a token's signature against the published key its `kid` names and returns the
   // claims (not yet checked for expiry or audience). kInvalidArgument describes the fault.
   StatusOr<nlohmann::json> Verify(std::string_view token) const;
@@ -43,6 +44,7 @@ class KeyRing {
   struct Entry {
     std::string kid;
     std::shared_ptr<crypto::PrivateKey> private_key;  // null for retired keys
+    std::string encoded_header;                       // base64url JWS header, active key only
     crypto::PublicKey public_key;
     int64_t created_at = 0;
     std::optional<int64_t> retired_at;

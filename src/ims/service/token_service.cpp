@@ -7,6 +7,7 @@
 #include "core/crypto/random.h"
 #include "core/crypto/sha256.h"
 #include "core/crypto/x509.h"
+#include "core/json.h"
 #include "core/log.h"
 
 namespace portico::ims {
@@ -264,23 +265,24 @@ StatusOr<IssuedToken> TokenService::Issue(const std::string& subject, const std:
   const int64_t now_ms = clock_.NowMillis();
   const int64_t now = now_ms / 1000;
   const int64_t lifetime_ms = lifetime_seconds * 1000;
-  nlohmann::json claims = {
-      {"iss", settings_.public_url},
-      {"sub", subject},
-      {"aud", client_id},
-      {"iat", now},
-      {"exp", now + lifetime_seconds},
-      {"jti", crypto::RandomToken(16)},
-      {"type", "access_token"},
-      {"created_at", std::to_string(now_ms)},
-      {"expires_in", std::to_string(lifetime_ms)},
-      {"client_id", client_id},
-      {"user_id", subject},
-      {"org", org_id},
-      {"scope", Join(scopes, ",")},
-      {"account_type", account_type},
-      {"as", "portico-ims"},
-  };
+  // Built as text (no document tree): this runs once per token issued.
+  const std::string claims = JsonObjectWriter(640)
+                                 .Add("account_type", account_type)
+                                 .Add("as", "portico-ims")
+                                 .Add("aud", client_id)
+                                 .Add("client_id", client_id)
+                                 .Add("created_at", std::to_string(now_ms))
+                                 .Add("exp", now + lifetime_seconds)
+                                 .Add("expires_in", std::to_string(lifetime_ms))
+                                 .Add("iat", now)
+                                 .Add("iss", settings_.public_url)
+                                 .Add("jti", crypto::RandomToken(16))
+                                 .Add("org", org_id)
+                                 .Add("scope", Join(scopes, ","))
+                                 .Add("sub", subject)
+                                 .Add("type", "access_token")
+                                 .Add("user_id", subject)
+                                 .Finish();
   PORTICO_ASSIGN_OR_RETURN(std::string token, keys_.Sign(claims));
   IssuedToken out;
   out.access_token = std::move(token);

@@ -1,6 +1,8 @@
 #include "core/json.h"
 
+#include <limits>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -88,6 +90,78 @@ TEST(JsonDumpTest, IsCompactAndSurvivesInvalidUtf8) {
   EXPECT_EQ(JsonDump(value), R"({"a":"x","b":1})");
   nlohmann::json bad = std::string("ok\xff");
   EXPECT_EQ(JsonDump(bad), "\"ok\xef\xbf\xbd\"");
+}
+
+// JsonDump must write exactly what nlohmann's dump(replace) writes, for every kind of value and
+// every string: escapes, multi-byte UTF-8, and each form of invalid UTF-8.
+TEST(JsonDumpTest, MatchesNlohmannByteForByte) {
+  auto reference = [](const nlohmann::json& v) {
+    return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  const std::vector<std::string> strings = {
+      "",
+      "plain ascii",
+      "quote \" backslash \\ slash /",
+      "controls \x01\x08\x09\x0a\x0c\x0d\x1f\x7f end",
+      std::string("nul\0inside", 10),
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+      "\xc0\xaf overlong",
+      "\xe0\x80\xaf overlong3",
+      "\xed\xa0\x80 surrogate",
+      "\xf4\x90\x80\x80 too big",
+      "\xf5\x80\x80\x80 bad lead",
+      "cut \xe2\x82",
+      "cut at end \xf0\x9f\x98",
+      "\x80 lone continuation",
+      "\xc3 missing continuation \xc3",
+      "mixed \xff\xfe \"q\" \xc3\xa9\n",
+  };
+  for (const auto& s : strings) {
+    nlohmann::json v = s;
+    EXPECT_EQ(JsonDump(v), reference(v)) << s;
+    nlohmann::json o = {{s, s}, {"k", {s, 1}}};
+    EXPECT_EQ(JsonDump(o), reference(o)) << s;
+  }
+  // Every pair of bytes, surrounded by plain text: covers every lead byte and its neighbours.
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; b += 17) {
+      std::string s = "x";
+      s += static_cast<char>(a);
+      s += static_cast<char>(b);
+      s += "\xa9y";
+      nlohmann::json v = s;
+      ASSERT_EQ(JsonDump(v), reference(v)) << a << " " << b;
+    }
+  }
+  const nlohmann::json scalars = {nullptr,
+                                  true,
+                                  false,
+                                  0,
+                                  -1,
+                                  42,
+                                  std::numeric_limits<int64_t>::min(),
+                                  std::numeric_limits<uint64_t>::max(),
+                                  1.5,
+                                  5.0,
+                                  1e20,
+                                  -0.0,
+                                  3.14159,
+                                  1e-7,
+                                  nlohmann::json::array(),
+                                  nlohmann::json::object()};
+  EXPECT_EQ(JsonDump(scalars), reference(scalars));
+  nlohmann::json nested = {{"a", {{"b", {1, 2, {{"c", nullptr}}}}}}, {"z", "last"}};
+  EXPECT_EQ(JsonDump(nested), reference(nested));
+}
+
+TEST(JsonObjectWriterTest, WritesMembersInOrderEscaped) {
+  JsonObjectWriter w;
+  w.Add("s", "a\"b\n").Add("n", int64_t{-7}).Add("t", true).AddRaw("r", "[1,2]");
+  EXPECT_EQ(w.Finish(), R"({"s":"a\"b\n","n":-7,"t":true,"r":[1,2]})");
+  EXPECT_EQ(JsonObjectWriter().Finish(), "{}");
+  auto parsed = ParseStrictJson(JsonObjectWriter().Add("bad", "\xff").Finish());
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ((*parsed)["bad"], "\xef\xbf\xbd");
 }
 
 }  // namespace
