@@ -1,7 +1,9 @@
 #include "ims/service/jti_ledger.h"
 
 #include <chrono>
+#include <cstring>
 
+#include "core/crypto/sha256.h"
 #include "core/log.h"
 
 namespace portico::ims {
@@ -17,8 +19,7 @@ StatusOr<std::unique_ptr<JtiLedger>> JtiLedger::Open(ImsStore& store, int64_t no
     ledger->in_memory_ = false;
     log::Warn("jti_ledger_in_database", {{"reason", "more unexpired ids than the memory bound"}});
   } else {
-    ledger->used_.reserve(loaded.size());
-    for (auto& r : loaded) ledger->used_[Key(r.client_id, r.jti)] = r.expires_at;
+    ledger->LoadLocked(loaded);
   }
   ledger->thread_ = std::thread([l = ledger.get()] { l->Run(); });
   return ledger;
@@ -36,20 +37,33 @@ JtiLedger::~JtiLedger() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::string JtiLedger::Key(const std::string& client_id, const std::string& jti) {
-  // Length-prefixed, so no pair of (client id, jti) can spell another's key.
-  std::string key = std::to_string(client_id.size());
-  key += ':';
-  key += client_id;
-  key += jti;
-  return key;
+JtiLedger::Id JtiLedger::MakeId(const std::string& client_id, const std::string& jti) {
+  // Length-prefixed, so no pair of (client id, jti) can spell another's input. 128 bits of
+  // SHA-256: a collision (one id refused as a replay of another) needs about 2^64 ids.
+  std::string input = std::to_string(client_id.size());
+  input += ':';
+  input += client_id;
+  input += jti;
+  const std::string digest = crypto::Sha256Raw(input);
+  Id id;
+  std::memcpy(id.data(), digest.data(), sizeof id);
+  return id;
+}
+
+void JtiLedger::LoadLocked(const std::vector<JtiRecord>& records) {
+  used_.clear();
+  used_.reserve(records.size());
+  for (const auto& r : records) {
+    auto [it, inserted] = used_.try_emplace(MakeId(r.client_id, r.jti), r.expires_at);
+    if (!inserted && it->second < r.expires_at) it->second = r.expires_at;
+  }
 }
 
 Status JtiLedger::Record(const std::string& client_id, const std::string& jti, int64_t expires_at,
                          int64_t now) {
   std::unique_lock lock(mu_);
   if (in_memory_) {
-    auto [it, inserted] = used_.try_emplace(Key(client_id, jti), expires_at);
+    auto [it, inserted] = used_.try_emplace(MakeId(client_id, jti), expires_at);
     if (!inserted) {
       if (it->second >= now) return Conflict("jti already used");
       it->second = expires_at;  // an expired use: the id may be used again
@@ -61,12 +75,14 @@ Status JtiLedger::Record(const std::string& client_id, const std::string& jti, i
       if (was_idle) wake_.notify_one();  // the thread sleeps until there is something to write
       return Status::Ok();
     }
-    // Over the bound: from now on the database decides, once it holds everything pending.
+    // Over the bound: from now on the database decides, once its table keyed by id holds
+    // everything (pending ids appended to the log, then the log moved into the table).
     in_memory_ = false;
     used_.clear();
     log::Warn("jti_ledger_in_database", {{"reason", "more unexpired ids than the memory bound"}});
     flushed_.wait(lock, [&] { return !flushing_; });
-    return FlushLocked(lock);
+    PORTICO_RETURN_IF_ERROR(FlushLocked(lock));
+    return store_.IndexJtiLog(now);
   }
   // The database decides, once it holds everything pending. The lock stays held, so Prune's
   // reload cannot miss an id written meanwhile (this degraded mode serializes exchanges).
@@ -121,9 +137,7 @@ void JtiLedger::Run() {
 
 Status JtiLedger::Prune(int64_t now) {
   std::unique_lock lock(mu_);
-  for (auto it = used_.begin(); it != used_.end();) {
-    it = it->second < now ? used_.erase(it) : std::next(it);
-  }
+  boost::unordered::erase_if(used_, [now](const auto& entry) { return entry.second < now; });
   lock.unlock();
   PORTICO_RETURN_IF_ERROR(store_.PruneJtis(now).status());
   lock.lock();
@@ -132,8 +146,7 @@ Status JtiLedger::Prune(int64_t now) {
   // none can slip between the load and the switch.
   PORTICO_ASSIGN_OR_RETURN(auto loaded, store_.LoadJtis(now, max_entries_ / 2 + 1));
   if (loaded.size() > max_entries_ / 2) return Status::Ok();
-  used_.clear();
-  for (auto& r : loaded) used_[Key(r.client_id, r.jti)] = r.expires_at;
+  LoadLocked(loaded);
   in_memory_ = true;
   log::Info("jti_ledger_in_memory", {{"ids", static_cast<int64_t>(used_.size())}});
   return Status::Ok();

@@ -7,22 +7,28 @@
 // ids of each 5 ms go in one transaction; closing the ledger writes the rest), and the ledger
 // loads the unexpired ones when it starts, so a replay is refused after a restart too. The
 // window: an id accepted in the last few milliseconds before the process is killed (kill -9,
-// power loss) can be replayed after the restart. On SQLite the identity service is the only writer of its database
-// (ImsService holds a lock on its data folder); PostgreSQL replicas will need the check in the
-// database itself (docs/decisions.md, "Replayed jti").
+// power loss) can be replayed after the restart. On SQLite the identity service is the only writer
+// of its database (ImsService holds a lock on its data folder); PostgreSQL replicas will need the
+// check in the database itself (docs/decisions.md, "Replayed jti").
 //
-// Memory is bounded: past `max_entries` unexpired ids the ledger stops trusting memory and checks
-// and writes each id in the database on the request path, until pruning brings the count under
-// half of the bound, when it reloads. Thread-safe.
+// In memory an id is a 128-bit digest of (client id, jti) with its expiry in a flat hash map
+// (about 30 bytes per id); in the database the ids are appended to a log (ImsStore::WriteJtis),
+// so a group commit writes one or two pages whatever the ids.
+//
+// Memory is bounded: past `max_entries` unexpired ids the ledger stops trusting memory, moves the
+// log into the table keyed by id and checks and writes each id there on the request path, until
+// pruning brings the count under half of the bound, when it reloads. Thread-safe.
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "core/status.h"
 #include "ims/store/ims_store.h"
@@ -54,18 +60,24 @@ class JtiLedger {
   bool in_memory() const;
 
  private:
+  using Id = std::array<uint64_t, 2>;  // the first 128 bits of SHA-256 of the pair
+  struct IdHash {
+    size_t operator()(const Id& id) const { return id[0]; }  // already uniformly distributed
+  };
+
   JtiLedger(ImsStore& store, size_t max_entries);
-  static std::string Key(const std::string& client_id, const std::string& jti);
+  static Id MakeId(const std::string& client_id, const std::string& jti);
+  void LoadLocked(const std::vector<JtiRecord>& records);
   void Run();
   Status FlushLocked(std::unique_lock<std::mutex>& lock);
 
   ImsStore& store_;
   const size_t max_entries_;
   mutable std::mutex mu_;
-  std::condition_variable wake_;                   // the thread: something is pending, or stop
-  std::condition_variable flushed_;                // Flush(): a flush ended
-  std::unordered_map<std::string, int64_t> used_;  // Key -> expires_at
-  std::vector<JtiRecord> pending_;                 // recorded, not yet in the database
+  std::condition_variable wake_;     // the thread: something is pending, or stop
+  std::condition_variable flushed_;  // Flush(): a flush ended
+  boost::unordered_flat_map<Id, int64_t, IdHash> used_;  // id -> expires_at
+  std::vector<JtiRecord> pending_;                       // recorded, not yet in the database
   bool flushing_ = false;
   bool in_memory_ = true;  // false: the database is the authority (over the bound)
   bool stopping_ = false;

@@ -11,8 +11,9 @@ using store::Migration;
 using store::SqlBlob;
 using store::SqlRow;
 
-const std::array<Migration, 1> kMigrations = {Migration{1, "initial",
-                                                        R"sql(
+const std::array<Migration, 2> kMigrations = {
+    Migration{1, "initial",
+              R"sql(
 CREATE TABLE orgs (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL) STRICT;
 CREATE TABLE users (
@@ -42,7 +43,7 @@ CREATE TABLE used_jtis (
   PRIMARY KEY (client_id, jti)) STRICT, WITHOUT ROWID;
 CREATE INDEX used_jtis_expiry ON used_jtis (expires_at);
 )sql",
-                                                        R"sql(
+              R"sql(
 CREATE TABLE orgs (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at BIGINT NOT NULL);
 CREATE TABLE users (
   id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
@@ -69,6 +70,24 @@ CREATE TABLE used_jtis (
   client_id TEXT NOT NULL, jti TEXT NOT NULL, expires_at BIGINT NOT NULL,
   PRIMARY KEY (client_id, jti));
 CREATE INDEX used_jtis_expiry ON used_jtis (expires_at);
+)sql"},
+    // Used jtis are appended to a log (rowid order, so a group commit dirties one or two pages, not
+    // one B-tree leaf per id); used_jtis, keyed by id, serves only the ledger's over-the-bound
+    // mode.
+    Migration{2, "jti_log",
+              R"sql(
+CREATE TABLE jti_log (
+  seq INTEGER PRIMARY KEY, client_id TEXT NOT NULL, jti TEXT NOT NULL,
+  expires_at INTEGER NOT NULL) STRICT;
+INSERT INTO jti_log (client_id, jti, expires_at) SELECT client_id, jti, expires_at FROM used_jtis;
+DELETE FROM used_jtis;
+)sql",
+              R"sql(
+CREATE TABLE jti_log (
+  seq BIGSERIAL PRIMARY KEY, client_id TEXT NOT NULL, jti TEXT NOT NULL,
+  expires_at BIGINT NOT NULL);
+INSERT INTO jti_log (client_id, jti, expires_at) SELECT client_id, jti, expires_at FROM used_jtis;
+DELETE FROM used_jtis;
 )sql"}};
 
 std::string ToJsonArray(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
@@ -367,10 +386,7 @@ Status ImsStore::WriteJtis(const std::vector<JtiRecord>& records) {
   return db_.Transaction([&](store::SqlSession& s) -> Status {
     for (const auto& r : records) {
       PORTICO_RETURN_IF_ERROR(
-          s.Execute("INSERT INTO used_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) "
-                    "ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = CASE WHEN "
-                    "used_jtis.expires_at < excluded.expires_at THEN excluded.expires_at ELSE "
-                    "used_jtis.expires_at END",
+          s.Execute("INSERT INTO jti_log (client_id, jti, expires_at) VALUES ($1, $2, $3)",
                     {r.client_id, r.jti, r.expires_at})
               .status());
     }
@@ -378,9 +394,26 @@ Status ImsStore::WriteJtis(const std::vector<JtiRecord>& records) {
   });
 }
 
+Status ImsStore::IndexJtiLog(int64_t now) {
+  return db_.Transaction([&](store::SqlSession& s) -> Status {
+    PORTICO_RETURN_IF_ERROR(
+        s.Execute("INSERT INTO used_jtis (client_id, jti, expires_at) "
+                  "SELECT client_id, jti, max(expires_at) FROM jti_log WHERE expires_at >= $1 "
+                  "GROUP BY client_id, jti "
+                  "ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = CASE WHEN "
+                  "used_jtis.expires_at < excluded.expires_at THEN excluded.expires_at ELSE "
+                  "used_jtis.expires_at END",
+                  {now})
+            .status());
+    return s.Execute("DELETE FROM jti_log", {}).status();
+  });
+}
+
 StatusOr<std::vector<JtiRecord>> ImsStore::LoadJtis(int64_t now, size_t limit) {
   PORTICO_ASSIGN_OR_RETURN(
-      auto r, db_.Execute("SELECT client_id, jti, expires_at FROM used_jtis WHERE expires_at >= $1 "
+      auto r, db_.Execute("SELECT client_id, jti, expires_at FROM jti_log WHERE expires_at >= $1 "
+                          "UNION ALL "
+                          "SELECT client_id, jti, expires_at FROM used_jtis WHERE expires_at >= $1 "
                           "LIMIT $2",
                           {now, static_cast<int64_t>(limit)}));
   std::vector<JtiRecord> out;
@@ -392,9 +425,16 @@ StatusOr<std::vector<JtiRecord>> ImsStore::LoadJtis(int64_t now, size_t limit) {
 }
 
 StatusOr<int64_t> ImsStore::PruneJtis(int64_t now) {
-  PORTICO_ASSIGN_OR_RETURN(auto r,
-                           db_.Execute("DELETE FROM used_jtis WHERE expires_at < $1", {now}));
-  return r.rows_affected;
+  int64_t removed = 0;
+  PORTICO_RETURN_IF_ERROR(db_.Transaction([&](store::SqlSession& s) -> Status {
+    for (const char* sql : {"DELETE FROM jti_log WHERE expires_at < $1",
+                            "DELETE FROM used_jtis WHERE expires_at < $1"}) {
+      PORTICO_ASSIGN_OR_RETURN(auto r, s.Execute(sql, {now}));
+      removed += r.rows_affected;
+    }
+    return Status::Ok();
+  }));
+  return removed;
 }
 
 }  // namespace portico::ims

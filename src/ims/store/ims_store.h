@@ -109,15 +109,24 @@ class ImsStore {
   Status RetireSigningKeys(int64_t at);  // retires every active key
   Status DeleteSigningKey(const std::string& kid);
 
-  // Records that `jti` of `client_id` was used until `expires_at`. Fails with kConflict if it was
-  // already recorded and has not expired by `now` (a replay); an expired record is reused.
+  // Used assertion ids live in two tables: an append-only log (jti_log) that the replay ledger
+  // writes by group commit while it decides replays in memory, and a table keyed by id
+  // (used_jtis) that decides them when the ledger is over its memory bound.
+  //
+  // Records in used_jtis that `jti` of `client_id` was used until `expires_at`. Fails with
+  // kConflict if it was already recorded there and has not expired by `now` (a replay); an
+  // expired record is reused. Only meaningful after IndexJtiLog.
   Status RecordJti(const std::string& client_id, const std::string& jti, int64_t expires_at,
                    int64_t now);
-  // Writes `records` in one transaction; an id already stored keeps the later expiry.
+  // Appends `records` to the log in one transaction (no lookup: the ledger has decided).
   Status WriteJtis(const std::vector<JtiRecord>& records);
-  // The ids that have not expired by `now`, at most `limit` of them.
+  // Moves the log's unexpired ids into used_jtis (the later expiry wins) and empties the log,
+  // in one transaction: from then on RecordJti sees every id.
+  Status IndexJtiLog(int64_t now);
+  // The ids that have not expired by `now` in either table, at most `limit` rows (an id reused
+  // after it expired can appear twice; the later expiry is the one that counts).
   StatusOr<std::vector<JtiRecord>> LoadJtis(int64_t now, size_t limit);
-  // Forgets ids that expired before `now`; returns how many.
+  // Forgets ids that expired before `now` in both tables; returns how many rows.
   StatusOr<int64_t> PruneJtis(int64_t now);
 
   // A number that grows after every change this store makes to credentials or certificates

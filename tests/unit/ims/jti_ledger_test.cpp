@@ -119,6 +119,45 @@ TEST_F(JtiLedgerTest, PastItsBoundTheDatabaseDecidesUntilPruningMakesRoom) {
   EXPECT_TRUE(ledger->Record("c", "old0", kNow + 1000, kNow + 11).ok());
 }
 
+TEST_F(JtiLedgerTest, ARestartRefusesIdsFromTheLogAndFromTheTableKeyedById) {
+  {
+    auto ledger = Open(/*max_entries=*/2);
+    ASSERT_TRUE(ledger->Record("c", "a", kNow + 100, kNow).ok());  // memory: appended to the log
+    ASSERT_TRUE(ledger->Record("c", "b", kNow + 100, kNow).ok());
+    ASSERT_TRUE(
+        ledger->Record("c", "c", kNow + 100, kNow).ok());  // over: the log moves to the table
+    EXPECT_FALSE(ledger->in_memory());
+    ASSERT_TRUE(ledger->Record("c", "d", kNow + 100, kNow).ok());  // written to the table
+  }
+  {
+    auto ledger = Open(/*max_entries=*/100);
+    EXPECT_TRUE(ledger->in_memory());
+    for (const char* id : {"a", "b", "c", "d"}) {
+      EXPECT_EQ(ledger->Record("c", id, kNow + 100, kNow + 1).code(), Code::kConflict) << id;
+    }
+    ASSERT_TRUE(ledger->Record("c", "e", kNow + 100, kNow + 1).ok());  // the log again
+    EXPECT_TRUE(ledger->Record("other-client", "a", kNow + 100, kNow + 1).ok());
+  }
+  auto ledger = Open(/*max_entries=*/100);
+  EXPECT_EQ(ledger->size(), 6u);
+  EXPECT_EQ(ledger->Record("c", "e", kNow + 100, kNow + 2).code(), Code::kConflict);
+  EXPECT_EQ(ledger->Record("other-client", "a", kNow + 100, kNow + 2).code(), Code::kConflict);
+}
+
+TEST_F(JtiLedgerTest, UpgradingADatabaseMovesItsUsedIdsIntoTheLog) {
+  // A database as the first schema left it: ids in used_jtis, no log.
+  for (const char* sql : {"DROP TABLE jti_log",
+                          "DELETE FROM schema_migrations WHERE component = 'ims' AND version = 2",
+                          "INSERT INTO used_jtis VALUES ('c', 'before-upgrade', 1000100)"}) {
+    ASSERT_TRUE(db_->Execute(sql, {}).ok()) << sql;
+  }
+  store_ = ImsStore::Open(*db_).value();  // runs the second migration
+  auto ledger = Open();
+  EXPECT_EQ(ledger->Record("c", "before-upgrade", kNow + 100, kNow).code(), Code::kConflict);
+  auto in_table = db_->Execute("SELECT count(*) FROM used_jtis", {}).value();
+  EXPECT_EQ(in_table[0].Int(0), 0);
+}
+
 TEST_F(JtiLedgerTest, ConcurrentReplaysAreAcceptedExactlyOnce) {
   auto ledger = Open(100'000);
   constexpr int kThreads = 8;
