@@ -1,8 +1,12 @@
 #include "ims/client/token_verifier.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include <nlohmann/json.hpp>
 
 #include "core/crypto/jws.h"
+#include "core/crypto/sha256.h"
 #include "core/json.h"
 #include "core/log.h"
 
@@ -104,9 +108,88 @@ StatusOr<crypto::PublicKey> TokenVerifier::KeyFor(const std::string& kid) {
   return it->second;
 }
 
+size_t TokenVerifier::DigestHash::operator()(const std::string& digest) const {
+  // The key is a SHA-256: any 8 of its bytes are as good a hash as any.
+  size_t h = 0;
+  std::memcpy(&h, digest.data(), std::min(sizeof h, digest.size()));
+  return h;
+}
+
+TokenCacheStats TokenVerifier::CacheStats() const {
+  TokenCacheStats out;
+  {
+    std::shared_lock lock(cache_mu_);
+    out.entries = cache_.size();
+  }
+  out.hits = hits_.load(std::memory_order_relaxed);
+  out.misses = misses_.load(std::memory_order_relaxed);
+  return out;
+}
+
+std::optional<TokenClaims> TokenVerifier::Cached(const std::string& digest, int64_t now) {
+  {
+    std::shared_lock lock(cache_mu_);
+    auto it = cache_.find(digest);
+    if (it == cache_.end()) return std::nullopt;
+    if (now < it->second.valid_until) return it->second.claims;
+  }
+  // Expired: drop it (if nobody replaced it meanwhile); the caller verifies the token again.
+  std::unique_lock lock(cache_mu_);
+  auto it = cache_.find(digest);
+  if (it != cache_.end() && now >= it->second.valid_until) cache_.erase(it);
+  return std::nullopt;
+}
+
+void TokenVerifier::Remember(std::string digest, const TokenClaims& claims, int64_t now) {
+  const int64_t valid_until =
+      std::min(claims.expires_at, now + static_cast<int64_t>(options_.verified_cache_ttl.count()));
+  if (valid_until <= now) return;
+  std::unique_lock lock(cache_mu_);
+  if (cache_.size() >= options_.verified_cache_entries && !cache_.count(digest)) {
+    // Full: drop what has expired (at most once a second), then arbitrary entries (a dropped
+    // token costs one more signature check, nothing else).
+    if (now >= next_sweep_at_) {
+      std::erase_if(cache_, [now](const auto& e) { return e.second.valid_until <= now; });
+      next_sweep_at_ = now + 1;
+    }
+    while (!cache_.empty() && cache_.size() >= options_.verified_cache_entries) {
+      cache_.erase(cache_.begin());
+    }
+  }
+  cache_.insert_or_assign(std::move(digest), CachedClaims{claims, valid_until});
+}
+
 StatusOr<TokenClaims> TokenVerifier::Verify(std::string_view token, const TokenRequirements& req) {
   if (token.empty()) return InvalidToken("no access token given");
   if (token.size() > 16 * 1024) return InvalidToken("access token is too long");
+  const bool caching =
+      options_.verified_cache_entries > 0 && options_.verified_cache_ttl.count() > 0;
+  std::string digest;
+  std::optional<TokenClaims> cached;
+  if (caching) {
+    digest = crypto::Sha256Raw(token);
+    cached = Cached(digest, clock_.NowSeconds());
+  }
+  TokenClaims out;
+  if (cached) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    out = std::move(*cached);
+  } else {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    PORTICO_ASSIGN_OR_RETURN(out, VerifyUncached(token));
+    if (caching) Remember(std::move(digest), out, clock_.NowSeconds());
+  }
+  if (req.org && out.org != *req.org) {
+    return Status(Code::kPermissionDenied, "wrong_org", "access token is of another org");
+  }
+  if (req.scope && !out.HasScope(*req.scope)) {
+    return Status(Code::kPermissionDenied, "insufficient_scope",
+                  "access token does not hold the scope '" + *req.scope + "'");
+  }
+  return out;
+}
+
+StatusOr<TokenClaims> TokenVerifier::VerifyUncached(std::string_view token) {
   auto jws = crypto::ParseJws(token);
   if (!jws.ok()) return InvalidToken("access token is malformed: " + jws.status().message());
   if (jws->kid.empty()) return InvalidToken("access token has no kid");
@@ -136,13 +219,6 @@ StatusOr<TokenClaims> TokenVerifier::Verify(std::string_view token, const TokenR
   out.scopes = SplitScope(StringClaim(c, "scope"));
   out.expires_at = exp->get<int64_t>();
   if (out.org.empty()) return InvalidToken("access token names no org");
-  if (req.org && out.org != *req.org) {
-    return Status(Code::kPermissionDenied, "wrong_org", "access token is of another org");
-  }
-  if (req.scope && !out.HasScope(*req.scope)) {
-    return Status(Code::kPermissionDenied, "insufficient_scope",
-                  "access token does not hold the scope '" + *req.scope + "'");
-  }
   return out;
 }
 

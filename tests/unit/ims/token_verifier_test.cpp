@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -43,9 +44,14 @@ class TokenVerifierTest : public ::testing::Test {
     return r.ok() ? r->token.access_token : "";
   }
 
-  TokenVerifier Verifier(const Clock* clock = nullptr) {
-    return TokenVerifier(
-        {.issuer = svc_->url(), .clock = clock, .min_refetch_interval = std::chrono::seconds(0)});
+  TokenVerifier Verifier(const Clock* clock = nullptr,
+                         std::chrono::seconds cache_ttl = std::chrono::seconds(300),
+                         size_t cache_entries = 10'000) {
+    return TokenVerifier({.issuer = svc_->url(),
+                          .clock = clock,
+                          .min_refetch_interval = std::chrono::seconds(0),
+                          .verified_cache_ttl = cache_ttl,
+                          .verified_cache_entries = cache_entries});
   }
 
   TempDir dir_;
@@ -111,6 +117,101 @@ TEST_F(TokenVerifierTest, RefusesExpiredTokens) {
   ASSERT_TRUE(v.Verify(token).ok());
   clock.Advance(std::chrono::hours(13));  // admin tokens live 12 h
   EXPECT_EQ(v.Verify(token).status().error(), "invalid_token");
+}
+
+TEST_F(TokenVerifierTest, RemembersAVerifiedTokenUntilItsExpiryOnly) {
+  FakeClock clock(SystemClock().NowSeconds());
+  TokenVerifier v = Verifier(&clock, std::chrono::hours(48));  // the expiry alone bounds it
+  std::string token = AdminToken(*svc_);
+  auto first = v.Verify(token);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto again = v.Verify(token);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->org, first->org);
+  EXPECT_EQ(again->expires_at, first->expires_at);
+  EXPECT_EQ(again->scopes, first->scopes);
+  EXPECT_EQ(v.CacheStats().misses, 1u);
+  EXPECT_EQ(v.CacheStats().hits, 1u);
+  EXPECT_EQ(v.CacheStats().entries, 1u);
+
+  // One second before exp it is still served from the cache; at exp it is refused (no leeway).
+  clock.SetSeconds(first->expires_at - 1);
+  EXPECT_TRUE(v.Verify(token).ok());
+  EXPECT_EQ(v.CacheStats().hits, 2u);
+  clock.SetSeconds(first->expires_at);
+  auto expired = v.Verify(token);
+  EXPECT_EQ(expired.status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(expired.status().error(), "invalid_token");
+  EXPECT_EQ(v.CacheStats().hits, 2u);
+  EXPECT_EQ(v.CacheStats().entries, 0u);  // the expired entry is gone, not re-remembered
+}
+
+TEST_F(TokenVerifierTest, RemembersATokenAtMostForTheCacheTtl) {
+  FakeClock clock(SystemClock().NowSeconds());
+  TokenVerifier v = Verifier(&clock, std::chrono::seconds(300));
+  std::string token = AdminToken(*svc_);
+  ASSERT_TRUE(v.Verify(token).ok());
+  clock.Advance(std::chrono::seconds(299));
+  ASSERT_TRUE(v.Verify(token).ok());
+  EXPECT_EQ(v.CacheStats().hits, 1u);
+  clock.Advance(std::chrono::seconds(1));  // 300 s after it was verified: verified again
+  ASSERT_TRUE(v.Verify(token).ok());
+  EXPECT_EQ(v.CacheStats().hits, 1u);
+  EXPECT_EQ(v.CacheStats().misses, 2u);
+}
+
+TEST_F(TokenVerifierTest, ChecksRequirementsOnEveryCallFromTheCache) {
+  TokenVerifier v = Verifier();
+  std::string token = AdminToken(*svc_);
+  ASSERT_TRUE(v.Verify(token).ok());  // remembered without requirements
+  for (int i = 0; i < 2; ++i) {
+    auto other_org = v.Verify(token, {.org = std::string("ffffffffffffffffffffffff@PorticoOrg")});
+    EXPECT_EQ(other_org.status().error(), "wrong_org");
+    EXPECT_EQ(other_org.status().code(), Code::kPermissionDenied);
+    auto no_scope = v.Verify(token, {.scope = std::string("ent_portal_sdk")});
+    EXPECT_EQ(no_scope.status().error(), "insufficient_scope");
+    EXPECT_TRUE(v.Verify(token, {.org = org_, .scope = std::string("ims_admin")}).ok());
+  }
+  EXPECT_EQ(v.CacheStats().misses, 1u);
+  EXPECT_EQ(v.CacheStats().hits, 6u);
+}
+
+TEST_F(TokenVerifierTest, NeverServesATamperedTokenFromTheCache) {
+  TokenVerifier v = Verifier();
+  std::string token = AdminToken(*svc_);
+  ASSERT_TRUE(v.Verify(token).ok());
+  // One byte flipped in each part (header, payload, signature), and one byte appended.
+  const size_t dot1 = token.find('.'), dot2 = token.rfind('.');
+  for (size_t at : {dot1 / 2, (dot1 + dot2) / 2, (dot2 + token.size()) / 2}) {
+    std::string tampered = token;
+    tampered[at] = tampered[at] == 'A' ? 'B' : 'A';
+    auto r = v.Verify(tampered);
+    EXPECT_EQ(r.status().code(), Code::kUnauthenticated) << at;
+    EXPECT_EQ(r.status().error(), "invalid_token") << at;
+  }
+  EXPECT_EQ(v.Verify(token + "A").status().error(), "invalid_token");
+  EXPECT_EQ(v.CacheStats().hits, 0u);
+  EXPECT_EQ(v.CacheStats().entries, 1u);  // refused tokens are not remembered
+  EXPECT_TRUE(v.Verify(token).ok());
+  EXPECT_EQ(v.CacheStats().hits, 1u);
+}
+
+TEST_F(TokenVerifierTest, KeepsTheCacheWithinItsBound) {
+  TokenVerifier v = Verifier(nullptr, std::chrono::seconds(300), /*cache_entries=*/3);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 5; ++i) {
+    tokens.push_back(AdminToken(*svc_));
+    ASSERT_TRUE(v.Verify(tokens.back()).ok());
+    EXPECT_LE(v.CacheStats().entries, 3u);
+  }
+  for (const auto& t : tokens) EXPECT_TRUE(v.Verify(t).ok());  // evicted ones verify again
+  EXPECT_EQ(v.CacheStats().entries, 3u);
+
+  TokenVerifier off = Verifier(nullptr, std::chrono::seconds(300), /*cache_entries=*/0);
+  ASSERT_TRUE(off.Verify(tokens[0]).ok());
+  ASSERT_TRUE(off.Verify(tokens[0]).ok());
+  EXPECT_EQ(off.CacheStats().entries, 0u);
+  EXPECT_EQ(off.CacheStats().hits, 0u);
 }
 
 TEST_F(TokenVerifierTest, PicksUpRotatedKeysAndSurvivesAnOutage) {
