@@ -57,7 +57,9 @@ class IngestService {
 
   // Streams one blob of `content_length` bytes into the blob store, hashing as it writes; only
   // bytes whose sha256 is `sha256` become visible (400 digest_mismatch otherwise, nothing kept).
-  // A body shorter or longer than content_length is refused the same way. Constant memory.
+  // A body shorter than content_length is refused the same way; `body` is asked for exactly
+  // content_length bytes and never past them (over HTTP the framing ends the body there), in
+  // reads of up to 1 MiB, so a blob up to 1 MiB takes one read. Constant memory.
   StatusOr<BlobUpload> PutBlob(const Caller& caller, const std::string& tenant,
                                const std::string& author_id, const std::string& sha256,
                                std::optional<int64_t> content_length, const ByteSource& body);

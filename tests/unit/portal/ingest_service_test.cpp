@@ -138,6 +138,44 @@ TEST_F(Ingest, BlobsAreVerifiedAndPerTenant) {
   EXPECT_EQ(bad_name.status().error(), "invalid_digest");
 }
 
+TEST_F(Ingest, ReadsABlobInAsFewReadsAsItsLengthAllowsAndNothingPastIt) {
+  Bind("orgA", "alpha", "a1");
+  for (size_t size : {size_t{1}, size_t{200'000}, size_t{1} << 20, (size_t{5} << 20) / 2}) {
+    std::string bytes(size, '\0');
+    for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>('a' + i % 23);
+    bytes += "trailing bytes past the Content-Length";  // never asked for
+    size_t off = 0;
+    std::vector<size_t> asked;
+    auto r = ingest_->PutBlob(AuthorOf("orgA"), "alpha", "a1",
+                              crypto::Sha256Hex(std::string_view(bytes).substr(0, size)),
+                              static_cast<int64_t>(size), [&](std::span<char> buf) {
+                                asked.push_back(buf.size());
+                                size_t n = std::min(buf.size(), bytes.size() - off);
+                                std::copy_n(bytes.data() + off, n, buf.data());
+                                off += n;
+                                return StatusOr<size_t>(n);
+                              });
+    ASSERT_TRUE(r.ok()) << size << ": " << r.status().ToString();
+    EXPECT_EQ(r->receipt.size, static_cast<int64_t>(size));
+    EXPECT_EQ(off, size);
+    EXPECT_EQ(asked.size(), (size + (1u << 20) - 1) >> 20) << size;
+    for (size_t a : asked) EXPECT_LE(a, size_t{1} << 20);
+  }
+  // A body that ends early is refused and leaves nothing.
+  std::string bytes = "short body";
+  size_t off = 0;
+  auto short_body = ingest_->PutBlob(AuthorOf("orgA"), "alpha", "a1", crypto::Sha256Hex(bytes), 100,
+                                     [&](std::span<char> buf) {
+                                       size_t n = std::min(buf.size(), bytes.size() - off);
+                                       std::copy_n(bytes.data() + off, n, buf.data());
+                                       off += n;
+                                       return StatusOr<size_t>(n);
+                                     });
+  ASSERT_FALSE(short_body.ok());
+  EXPECT_EQ(short_body.status().code(), Code::kInvalidArgument);
+  EXPECT_FALSE(*blobs_->Exists(crypto::Sha256Hex(bytes)));
+}
+
 TEST_F(Ingest, CommitCreatesParentsAndIsolatesTenants) {
   Bind("orgA", "alpha", "a1");
   std::string d = Upload("orgA", "alpha", "a1", "logo bytes");
