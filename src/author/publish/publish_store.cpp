@@ -1,5 +1,6 @@
 #include "author/publish/publish_store.h"
 
+#include <algorithm>
 #include <array>
 #include <unordered_map>
 
@@ -137,15 +138,39 @@ StatusOr<int64_t> PublishStore::CreateRequest(PublishAction action,
 
 namespace {
 
-// Records each item's job id, given in order (0: none).
+// Records each item's job id, given in order (0: none): one UPDATE ... FROM (VALUES ...) per
+// chunk of up to 128 items instead of one statement per item. Chunks of a power of two rows, so
+// the statement takes few forms (the statement cache keeps them).
 Status SetJobs(SqlSession& s, std::vector<ItemRecord>& items, const std::vector<int64_t>& jobs) {
   if (jobs.size() != items.size()) return Internal("publish: one job id per item expected");
+  std::vector<size_t> with_job;
+  with_job.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
-    if (jobs[i] == 0) continue;
-    PORTICO_RETURN_IF_ERROR(
-        s.Execute("UPDATE publish_items SET job_id = $2 WHERE id = $1", {items[i].id, jobs[i]})
-            .status());
-    items[i].job_id = jobs[i];
+    if (jobs[i] != 0) with_job.push_back(i);
+  }
+  constexpr size_t kRowsPerUpdate = 128;
+  for (size_t start = 0, end = 0; start < with_job.size(); start = end) {
+    size_t n = 1;
+    while (n * 2 <= std::min(with_job.size() - start, kRowsPerUpdate)) n *= 2;
+    end = start + n;
+    // The casts type the parameters for PostgreSQL (a VALUES list gives them no type).
+    std::string sql = "UPDATE publish_items SET job_id = v.column2 FROM (VALUES ";
+    store::SqlParams params;
+    params.reserve(2 * n);
+    for (size_t k = start; k < end; ++k) {
+      const size_t b = params.size();
+      sql += k == start ? "(" : ", (";
+      sql += "CAST($" + std::to_string(b + 1) + " AS BIGINT), CAST($" + std::to_string(b + 2) +
+             " AS BIGINT))";
+      params.push_back(items[with_job[k]].id);
+      params.push_back(jobs[with_job[k]]);
+    }
+    sql += ") AS v WHERE publish_items.id = v.column1";
+    PORTICO_ASSIGN_OR_RETURN(auto r, s.Execute(sql, params));
+    if (r.rows_affected != static_cast<int64_t>(n)) {
+      return Internal("publish: an item's job id was not recorded");
+    }
+    for (size_t k = start; k < end; ++k) items[with_job[k]].job_id = jobs[with_job[k]];
   }
   return Status::Ok();
 }
