@@ -230,8 +230,7 @@ StatusOr<protocol::HandshakeResponse> IngestService::Handshake(
     return already_bound(t);
   }
   if (request.bind) {
-    PORTICO_ASSIGN_OR_RETURN(
-        t, store_.BindAuthor(t.id, request.author_id, request.author_url, clock_.NowSeconds()));
+    PORTICO_ASSIGN_OR_RETURN(t, tenants_.BindAuthor(t.id, request.author_id, request.author_url));
     if (t.bound_author_id != request.author_id) return already_bound(t);  // lost a race
   }
   protocol::HandshakeResponse out;

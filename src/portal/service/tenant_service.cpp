@@ -44,6 +44,7 @@ StatusOr<TenantRecord> TenantService::Create(const Caller& caller, const std::st
   t.alias = alias;
   t.created_at = clock_.NowSeconds();
   PORTICO_RETURN_IF_ERROR(store_.CreateTenant(t));
+  ForgetCached();
   return t;
 }
 
@@ -58,13 +59,48 @@ StatusOr<TenantRecord> TenantService::GetForAdmin(const Caller& caller, const st
 
 StatusOr<ResolvedTenant> TenantService::Resolve(const Caller& caller, const std::string& name) {
   if (!IsValidTenantName(name)) return UnknownTenant(name);
-  auto t = store_.FindTenant(name);
+  auto t = Find(name);
   if (!t.ok()) {
     if (t.status().code() == Code::kNotFound) return UnknownTenant(name);
     return t.status();
   }
   if (caller.org.empty() || t->org != caller.org) return UnknownTenant(name);
   return ResolvedTenant{*t, t->id != name};
+}
+
+StatusOr<TenantRecord> TenantService::BindAuthor(const std::string& tenant,
+                                                 const std::string& author_id,
+                                                 const std::string& author_url) {
+  auto bound = store_.BindAuthor(tenant, author_id, author_url, clock_.NowSeconds());
+  ForgetCached();
+  return bound;
+}
+
+StatusOr<TenantRecord> TenantService::Find(const std::string& name) {
+  const auto now = std::chrono::steady_clock::now();
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(name);
+    if (it != cache_.end() && now - it->second.found_at < kTenantCacheMs) {
+      return it->second.record;
+    }
+    generation = generation_;
+  }
+  PORTICO_ASSIGN_OR_RETURN(TenantRecord t, store_.FindTenant(name));
+  std::lock_guard lock(cache_mu_);
+  if (generation != generation_) return t;  // changed meanwhile: maybe read before the change
+  // Names are checked before they get here, and tenants are few (one per org): a full cache is
+  // simply emptied.
+  if (cache_.size() >= 1024) cache_.clear();
+  cache_.insert_or_assign(name, CachedTenant{t, now});
+  return t;
+}
+
+void TenantService::ForgetCached() {
+  std::lock_guard lock(cache_mu_);
+  cache_.clear();
+  ++generation_;
 }
 
 std::string TenantService::TenantUrl(const TenantRecord& t) const {
