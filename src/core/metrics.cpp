@@ -13,8 +13,7 @@ namespace {
 constexpr std::array<double, 13> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                              0.1,    0.25,  0.5,    1,     2.5,  10};
 
-std::string EscapeLabel(std::string_view v) {
-  std::string out;
+void AppendEscapedLabel(std::string& out, std::string_view v) {
   for (char c : v) {
     if (c == '\\' || c == '"') out += '\\';
     if (c == '\n') {
@@ -23,14 +22,20 @@ std::string EscapeLabel(std::string_view v) {
     }
     out += c;
   }
-  return out;
 }
 
+// The series key of a sample; built on every request, so in one buffer without temporaries.
 std::string RenderLabels(const MetricLabels& labels) {
+  size_t size = 0;
+  for (const auto& [k, v] : labels) size += k.size() + v.size() + 4;
   std::string out;
+  out.reserve(size);
   for (const auto& [k, v] : labels) {
     if (!out.empty()) out += ',';
-    out += k + "=\"" + EscapeLabel(v) + "\"";
+    out += k;
+    out += "=\"";
+    AppendEscapedLabel(out, v);
+    out += '"';
   }
   return out;
 }
