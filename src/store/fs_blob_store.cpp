@@ -24,6 +24,8 @@ constexpr mode_t kFileMode = 0600;
 // From this many blobs, Sync flushes the whole file system (syncfs) instead of each file and
 // folder: one journal commit instead of one per fsync.
 constexpr size_t kSyncfsFrom = 8;
+// Write-back of a blob being written starts every this many bytes (see FsBlobWriter::Append).
+constexpr off_t kWritebackWindow = off_t{16} << 20;
 
 // A full disk or quota is the environment's, and may pass: Unavailable. Anything else is Internal.
 // Messages name the operation, never a path (they may reach a client).
@@ -95,6 +97,7 @@ class FsBlobWriter final : public BlobWriter {
     }
     sha256_.Update(data);
     size_ += static_cast<int64_t>(data.size());
+    StartWriteback();
     return Status::Ok();
   }
 
@@ -110,6 +113,29 @@ class FsBlobWriter final : public BlobWriter {
 
  private:
   enum class State { kOpen, kBroken, kSpent };
+
+  // Large blobs: write-back of each completed window of the file starts at once
+  // (SYNC_FILE_RANGE_WRITE, asynchronous), so the fsync at Commit finds at most two windows left
+  // to write instead of the whole blob; the window before it is then waited for and dropped from
+  // the page cache. The dirty data and the cache of one upload stay around two windows: the cache
+  // does not fill with a blob nobody is reading yet, and the pages dropped are the ones the next
+  // windows are written into (on a VM whose freed memory the host takes back, writing into
+  // memory the guest has not touched lately costs more than the copy itself). A writer faster
+  // than the disk waits here, which it would do at the fsync anyway. These are hints: errors are
+  // left to the fsync at Commit, which reports any write-back failure.
+  void StartWriteback() {
+    while (size_ - written_back_ >= kWritebackWindow) {
+      ::sync_file_range(fd_, written_back_, kWritebackWindow, SYNC_FILE_RANGE_WRITE);
+      if (written_back_ >= kWritebackWindow) {
+        const off_t previous = written_back_ - kWritebackWindow;
+        ::sync_file_range(
+            fd_, previous, kWritebackWindow,
+            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        ::posix_fadvise(fd_, previous, kWritebackWindow, POSIX_FADV_DONTNEED);
+      }
+      written_back_ += kWritebackWindow;
+    }
+  }
 
   // Commit: with `durable`, fsync of the file before the rename and of the folders after it;
   // without, neither (BlobStore::Sync does them later).
@@ -207,6 +233,7 @@ class FsBlobWriter final : public BlobWriter {
   State state_ = State::kOpen;
   crypto::Sha256 sha256_;
   int64_t size_ = 0;
+  off_t written_back_ = 0;  // write-back was started for the bytes before this offset
 };
 
 class FsBlobReader final : public BlobReader {

@@ -127,6 +127,17 @@ void PipelinedBlobWriter::Run() {
 }
 
 StatusOr<BlobInfo> PipelinedBlobWriter::Commit(std::optional<std::string> expected_sha256_hex) {
+  PORTICO_RETURN_IF_ERROR(Drain());
+  return inner_->Commit(std::move(expected_sha256_hex));
+}
+
+StatusOr<BlobInfo> PipelinedBlobWriter::CommitDeferred(
+    std::optional<std::string> expected_sha256_hex) {
+  PORTICO_RETURN_IF_ERROR(Drain());
+  return inner_->CommitDeferred(std::move(expected_sha256_hex));
+}
+
+Status PipelinedBlobWriter::Drain() {
   if (spent_) return Spent();
   spent_ = true;
   if (filling_ >= 0) {
@@ -150,8 +161,7 @@ StatusOr<BlobInfo> PipelinedBlobWriter::Commit(std::optional<std::string> expect
     }
     StopThread();
   }
-  PORTICO_RETURN_IF_ERROR(Broken());
-  return inner_->Commit(std::move(expected_sha256_hex));
+  return Broken();
 }
 
 }  // namespace portico::store

@@ -50,6 +50,8 @@ class PipelinedBlobWriter final : public BlobWriter {
   int64_t size() const override { return size_; }
   // Waits until every piece is stored, then commits the wrapped writer on this thread.
   StatusOr<BlobInfo> Commit(std::optional<std::string> expected_sha256_hex) override;
+  // The same, ending in the wrapped writer's CommitDeferred (see BlobWriter).
+  StatusOr<BlobInfo> CommitDeferred(std::optional<std::string> expected_sha256_hex) override;
 
  private:
   struct Piece {
@@ -59,6 +61,7 @@ class PipelinedBlobWriter final : public BlobWriter {
   };
 
   Status Submit();  // hands the piece being filled to the thread (starting it if needed)
+  Status Drain();   // stores what is left and stops the thread (the first half of a commit)
   void Run();       // the thread: stores queued pieces in order
   Status Broken();  // the failure that broke the writer, or OK (takes mu_)
   void StopThread();

@@ -40,6 +40,7 @@ struct Record {
   bool gate_open = true;    // while false, Append waits
   int fail_on_append = -1;  // the 0-based Append call that fails, -1 for none
   int commits = 0;
+  int deferred_commits = 0;
   bool destroyed = false;
 
   void Open() {
@@ -75,6 +76,11 @@ class FakeWriter final : public BlobWriter {
   StatusOr<BlobInfo> Commit(std::optional<std::string>) override {
     std::lock_guard lock(r_->mu);
     ++r_->commits;
+    return BlobInfo{crypto::Sha256Hex(r_->data), size_};
+  }
+  StatusOr<BlobInfo> CommitDeferred(std::optional<std::string>) override {
+    std::lock_guard lock(r_->mu);
+    ++r_->deferred_commits;
     return BlobInfo{crypto::Sha256Hex(r_->data), size_};
   }
 
@@ -215,6 +221,21 @@ TEST(PipelinedBlobWriter, SpentAfterCommit) {
   EXPECT_EQ(w.Space().status().code(), Code::kPreconditionFailed);
   EXPECT_EQ(w.Commit(std::nullopt).status().code(), Code::kPreconditionFailed);
   EXPECT_EQ(rec->commits, 1);
+}
+
+TEST(PipelinedBlobWriter, ADeferredCommitReachesTheWrappedWriter) {
+  auto rec = std::make_shared<Record>();
+  const std::string content = Pattern(10'000, 4);
+  PipelinedBlobWriter w(std::make_unique<FakeWriter>(rec), 1000);
+  ASSERT_OK(w.Append(content));
+  StatusOr<BlobInfo> info = w.CommitDeferred(std::nullopt);
+  ASSERT_OK(info.status());
+  EXPECT_EQ(info->sha256, crypto::Sha256Hex(content));
+  EXPECT_EQ(rec->data, content);
+  EXPECT_EQ(rec->deferred_commits, 1);
+  EXPECT_EQ(rec->commits, 0);
+  EXPECT_EQ(w.CommitDeferred(std::nullopt).status().code(), Code::kPreconditionFailed);
+  EXPECT_EQ(w.Commit(std::nullopt).status().code(), Code::kPreconditionFailed);
 }
 
 TEST(PipelinedBlobWriter, FillBeyondTheSpaceIsRefused) {
