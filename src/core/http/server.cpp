@@ -2,8 +2,10 @@
 
 #include "core/http/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -71,7 +73,55 @@ struct Connection {
   bool in_request = false;  // touched only on the connection's strand
 };
 
-using Parser = bhttp::request_parser<bhttp::buffer_body>;
+// The request body type: the parser delivers body bytes into a span the reader sets before each
+// read (like beast's buffer_body). Bytes handed to the parser from the connection's buffer are
+// copied into the span; bytes a direct socket read already put in place (ReadBodyFull) are only
+// counted, so the parser still tracks the body's length, its end and the limit.
+struct SpanBody {
+  struct value_type {
+    char* data = nullptr;
+    size_t size = 0;
+  };
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
+
+    template <class ConstBufferSequence>
+    size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      if (!body_.data) {
+        ec = bhttp::error::need_buffer;
+        return 0;
+      }
+      size_t used = 0;
+      for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+           ++it) {
+        asio::const_buffer b = *it;
+        const size_t n = std::min(b.size(), body_.size);
+        if (n > 0 && b.data() != body_.data) std::memcpy(body_.data, b.data(), n);
+        body_.data += n;
+        body_.size -= n;
+        used += n;
+        if (n < b.size()) {
+          ec = bhttp::error::need_buffer;
+          return used;
+        }
+      }
+      ec = {};
+      return used;
+    }
+
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
+using Parser = bhttp::request_parser<SpanBody>;
 
 // Reads body bytes into `dst` on the connection's strand. Returns bytes read (0 at the end).
 awaitable<std::pair<beast::error_code, size_t>> ReadBodySome(Connection& c, Parser& parser,
@@ -91,19 +141,129 @@ awaitable<std::pair<beast::error_code, size_t>> ReadBodySome(Connection& c, Pars
   }
 }
 
+// The body timeout of a streaming request: one timer per request instead of one arming per socket
+// read (each arming is a timerfd_settime). Between Begin and End a read is waiting for the
+// client; when the timer fires it compares the time since the last progress (the start of the
+// wait or the last bytes received) with the timeout, and either re-arms for the rest or closes the
+// socket, which fails the pending read (TimedOut() then says why). A stall of `timeout` times out,
+// as with a deadline per read; a slow but steady client never does. Used on the connection's
+// strand only; Stop() before the connection goes.
+class BodyWatchdog : public std::enable_shared_from_this<BodyWatchdog> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  BodyWatchdog(tcp::socket& socket, std::chrono::milliseconds timeout)
+      : socket_(socket), timer_(socket.get_executor()), timeout_(timeout) {}
+
+  void Begin() {
+    waiting_ = true;
+    since_ = Clock::now();
+    if (!armed_ && !stopped_) {
+      armed_ = true;
+      Arm(since_ + timeout_);
+    }
+  }
+  void Progress() { since_ = Clock::now(); }
+  void End() { waiting_ = false; }
+  bool TimedOut() const { return timed_out_; }
+
+  void Stop() {
+    stopped_ = true;
+    if (!armed_) return;
+    try {
+      timer_.cancel();
+    } catch (...) {
+    }
+  }
+
+ private:
+  void Arm(Clock::time_point at) {
+    timer_.expires_at(at);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) { self->OnTimer(ec); });
+  }
+
+  void OnTimer(beast::error_code ec) {
+    if (ec || stopped_) {
+      armed_ = false;
+      return;
+    }
+    const auto now = Clock::now();
+    if (waiting_ && now - since_ >= timeout_) {
+      armed_ = false;
+      timed_out_ = true;
+      beast::error_code ignored;
+      socket_.close(ignored);  // as beast's own timeout does: the connection is done
+      return;
+    }
+    Arm((waiting_ ? since_ : now) + timeout_);
+  }
+
+  tcp::socket& socket_;
+  asio::steady_timer timer_;
+  const std::chrono::milliseconds timeout_;
+  Clock::time_point since_{};
+  bool waiting_ = false;
+  bool armed_ = false;
+  bool stopped_ = false;
+  bool timed_out_ = false;
+};
+
 // Reads body bytes into `dst` until it is full or the body ends, on the connection's strand: one
-// hop for the whole span instead of one per socket read. Each socket read keeps its own `timeout`
-// (a stall, not the whole span, is what times out). Returns bytes read (fewer than `size` only at
-// the end of the body or with an error).
+// hop for the whole span instead of one per socket read. The stall timeout is `dog`'s. A body of
+// known length is read from the socket straight into the span (bytes already in the connection's
+// buffer first): no copy through the 64 KB read buffer, one read of whatever the socket holds up
+// to the rest of the span, and never a byte beyond the body. A chunked body goes through the
+// connection's buffer and the parser. Returns bytes read (fewer than `size` only at the end of
+// the body or with an error).
 awaitable<std::pair<beast::error_code, size_t>> ReadBodyFull(Connection& c, Parser& parser,
                                                              char* dst, size_t size,
-                                                             std::chrono::milliseconds timeout) {
+                                                             BodyWatchdog& dog) {
+  auto& body = parser.get().body();
   size_t got = 0;
-  while (got < size) {
-    auto [ec, n] = co_await ReadBodySome(c, parser, dst + got, size - got, timeout);
-    got += n;
-    if (ec || n == 0) co_return std::pair{ec, got};
+  auto fail = [&](beast::error_code ec) {
+    dog.End();
+    if (dog.TimedOut()) ec = beast::error::timeout;
+    return std::pair{ec, got};
+  };
+  // Body bytes that arrived with the header (or with an earlier chunked read).
+  while (got < size && !parser.is_done() && c.buffer.size() > 0 &&
+         parser.content_length_remaining()) {
+    body.data = dst + got;
+    body.size = size - got;
+    beast::error_code ec;
+    const size_t used = parser.put(c.buffer.data(), ec);
+    c.buffer.consume(used);
+    got = size - body.size;
+    if (ec == bhttp::error::need_buffer) break;  // the span is full
+    if (ec) co_return std::pair{ec, got};
+    if (used == 0) break;
   }
+  if (got == size || parser.is_done()) co_return std::pair{beast::error_code{}, got};
+  dog.Begin();
+  while (got < size && !parser.is_done()) {
+    if (const auto left = parser.content_length_remaining()) {
+      const size_t want = static_cast<size_t>(std::min<std::uint64_t>(size - got, *left));
+      auto [ec, n] =
+          co_await c.stream.socket().async_read_some(asio::buffer(dst + got, want), kAsTuple);
+      if (ec) co_return fail(ec);
+      dog.Progress();
+      body.data = dst + got;
+      body.size = want;
+      beast::error_code pec;
+      parser.put(asio::const_buffer(dst + got, n), pec);  // in place: counted, not copied
+      if (pec && pec != bhttp::error::need_buffer) co_return fail(pec);
+      got += n;
+    } else {
+      body.data = dst + got;
+      body.size = size - got;
+      auto [ec, n] = co_await bhttp::async_read_some(c.stream.socket(), c.buffer, parser, kAsTuple);
+      got = size - body.size;
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) co_return fail(ec);
+      dog.Progress();
+    }
+  }
+  dog.End();
   co_return std::pair{beast::error_code{}, got};
 }
 
@@ -119,7 +279,8 @@ Status BodyError(const beast::error_code& ec, uint64_t limit) {
 // The live body reader handed to streaming handlers: each Read hops once to the connection's
 // strand and fills the caller's span there (or reaches the end of the body), so a handler reading
 // 1 MiB at a time costs two thread wake-ups per MiB, not per socket read. Back-pressure stays:
-// nothing is read from the socket beyond what the handler asked for (and the 64 KB read buffer).
+// nothing is read from the socket beyond what the handler asked for (a chunked body: and the
+// 64 KB read buffer).
 class LiveBodyReader final : public BodyReader {
  public:
   LiveBodyReader(Connection& c, Parser& parser, bool expect_continue, uint64_t limit,
@@ -129,7 +290,11 @@ class LiveBodyReader final : public BodyReader {
         parser_(parser),
         expect_continue_(expect_continue),
         limit_(limit),
-        timeout_(timeout) {}
+        timeout_(timeout),
+        dog_(std::make_shared<BodyWatchdog>(c.stream.socket(), timeout)) {}
+
+  // Runs on the connection's strand (the server's request loop owns the reader).
+  ~LiveBodyReader() override { dog_->Stop(); }
 
   StatusOr<size_t> Read(std::span<char> buf) override {
     if (failed_) return Status(failed_status_);
@@ -144,7 +309,7 @@ class LiveBodyReader final : public BodyReader {
             auto [ec, n] = co_await bhttp::async_write(c_.stream, cont, kAsTuple);
             if (ec) co_return std::pair{ec, size_t{0}};
           }
-          co_return co_await ReadBodyFull(c_, parser_, buf.data(), buf.size(), timeout_);
+          co_return co_await ReadBodyFull(c_, parser_, buf.data(), buf.size(), *dog_);
         },
         asio::use_future);
     // If the I/O threads are gone (a forced stop), the read can never complete: give up.
@@ -174,6 +339,7 @@ class LiveBodyReader final : public BodyReader {
   bool continue_sent_ = false;
   uint64_t limit_;
   std::chrono::milliseconds timeout_;
+  std::shared_ptr<BodyWatchdog> dog_;
   bool failed_ = false;
   Status failed_status_;
 };
