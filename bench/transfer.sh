@@ -98,7 +98,11 @@ prepare() {
 # followed by `sync DST` is recorded beside it, because the author fsyncs every blob before it
 # answers (the target compares with plain cp). Portico: `curl -T` on core 1 to the author on core 0,
 # timed by curl to the last byte of the answer, which the author sends after the blob is hashed,
-# written, fsynced and renamed into place. RSS of the author sampled every 50 ms.
+# written, fsynced and renamed into place. RSS of the author sampled every 50 ms, and its CPU time
+# (utime + stime, /proc/PID/stat) over each upload: a figure a busy machine disturbs much less
+# than the wall time.
+clk_tck=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 upload_cp() {
   local cache=$1 run=$2 dst="$out/cp-dest.bin" t0 t1 t2 s s_sync
   rm -f "$dst"; prepare "$cache"
@@ -115,21 +119,23 @@ upload_cp() {
   rm -f "$dst"
 }
 upload_portico() {
-  local cache=$1 run=$2 rss="$out/runs/rss-upload-$cache-$run.txt" sampler w code s peak hwm
+  local cache=$1 run=$2 rss="$out/runs/rss-upload-$cache-$run.txt" sampler w code s peak hwm t0 cpu
   prepare "$cache"
+  t0=$(cpu_ticks "$author_pid")
   sample_rss "$author_pid" "$rss" &
   sampler=$!
   pids+=("$sampler")
   w=$("${hi[@]}" taskset -c "$CLIENT_CPU" curl -s -o "$out/runs/upload-$cache-$run.json" -T "$src" "${auth[@]}" \
     -H 'content-type: application/octet-stream' -w '%{http_code} %{time_total}' "$author_url/api/v1/assets$asset_path")
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+  cpu=$(awk -v a="$t0" -v b="$(cpu_ticks "$author_pid")" -v t="$clk_tck" 'BEGIN {printf "%.2f", (b - a) / t}')
   read -r code s <<<"$w"
   [[ $code == 201 || $code == 200 ]] || die "upload answered $code: $(cat "$out/runs/upload-$cache-$run.json")"
   [[ $(jq -r .size "$out/runs/upload-$cache-$run.json") == "$bytes" ]] || die "upload stored a different size"
   peak=$(awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$rss")
   hwm=$(proc_kb "$author_pid" VmHWM)
-  record upload portico "$cache" "$run" "$s" "$(awk -v n="$bytes" -v s="$s" 'BEGIN {printf "%.0f", n / s}')" "rss_peak_kb=$peak hwm_kb=$hwm samples=$(wc -l <"$rss")"
-  log "upload portico $cache #$run: ${s} s ($(awk -v n="$bytes" -v s="$s" 'BEGIN {printf "%.0f", n / s / 1048576}') MiB/s), author RSS peak $((peak / 1024)) MB, VmHWM $((hwm / 1024)) MB"
+  record upload portico "$cache" "$run" "$s" "$(awk -v n="$bytes" -v s="$s" 'BEGIN {printf "%.0f", n / s}')" "rss_peak_kb=$peak hwm_kb=$hwm samples=$(wc -l <"$rss") cpu_s=$cpu"
+  log "upload portico $cache #$run: ${s} s ($(awk -v n="$bytes" -v s="$s" 'BEGIN {printf "%.0f", n / s / 1048576}') MiB/s), author CPU ${cpu} s, RSS peak $((peak / 1024)) MB, VmHWM $((hwm / 1024)) MB"
 }
 
 wait_quiet
@@ -270,6 +276,15 @@ python_free_summary() {
   hwm=$(awk -F'\t' '$1 == "upload" && $2 == "portico" {split($7, a, /[= ]/); if (a[4] > m) m = a[4]} END {print m + 0}' "$out/runs.tsv")
   printf 'author RSS during uploads: peak VmRSS %d MB, VmHWM %d MB (target < 100 MB: %s)\n' $((peak / 1024)) $((hwm / 1024)) \
     "$( ((hwm < 100 * 1024)) && echo met || echo MISSED)" >>"$out/summary.txt"
+  # The author's CPU seconds per upload (utime + stime), by cache state.
+  local cpus
+  for cache in "${cache_modes[@]}"; do
+    mapfile -t cpus < <(awk -F'\t' -v c="$cache" '$1 == "upload" && $2 == "portico" && $3 == c {
+      if (match($7, /cpu_s=[0-9.]+/)) print substr($7, RSTART + 6, RLENGTH - 6)}' "$out/runs.tsv")
+    ((${#cpus[@]})) || continue
+    read -r med lo hi_ <<<"$(stats "${cpus[@]}")"
+    printf 'author CPU per upload %-5s median %.2f s (min %.2f, max %.2f; %d runs)\n' "$cache" "$med" "$lo" "$hi_" "${#cpus[@]}" >>"$out/summary.txt"
+  done
   if [[ $download_ok != 1 && $DOWNLOAD == 1 ]]; then
     echo "download: not measured (portico publish failed or is missing: see publish.err)" >>"$out/summary.txt"
   elif [[ $download_ok != 1 ]]; then
