@@ -181,10 +181,6 @@ class FsBlobWriter final : public BlobWriter {
   Status Place(const std::string& hex, bool durable) {
     const fs::path outer = root_ / hex.substr(0, 2);
     const fs::path inner = outer / hex.substr(2, 2);
-    PORTICO_ASSIGN_OR_RETURN(bool made_outer, MakeFolder(outer));
-    if (made_outer && durable) PORTICO_RETURN_IF_ERROR(SyncFolder(root_));
-    PORTICO_ASSIGN_OR_RETURN(bool made_inner, MakeFolder(inner));
-    if (made_inner && durable) PORTICO_RETURN_IF_ERROR(SyncFolder(outer));
     const fs::path target = inner / hex;
     struct stat st;
     if (::stat(target.c_str(), &st) == 0) {
@@ -193,9 +189,18 @@ class FsBlobWriter final : public BlobWriter {
       if (intact) return Status::Ok();
     }
     // A concurrent writer of the same content may rename between the stat and here; rename
-    // then replaces an identical file atomically, which no reader can tell apart.
+    // then replaces an identical file atomically, which no reader can tell apart. The fan-out
+    // folders almost always exist: they are made only when the rename says they are missing
+    // (two mkdir calls per blob were about 5 % of the portal's CPU during a publish).
     if (::rename(temp_path_.c_str(), target.c_str()) != 0) {
-      return ErrnoStatus("cannot move a blob into place", errno);
+      if (errno != ENOENT) return ErrnoStatus("cannot move a blob into place", errno);
+      PORTICO_ASSIGN_OR_RETURN(bool made_outer, MakeFolder(outer));
+      if (made_outer && durable) PORTICO_RETURN_IF_ERROR(SyncFolder(root_));
+      PORTICO_ASSIGN_OR_RETURN(bool made_inner, MakeFolder(inner));
+      if (made_inner && durable) PORTICO_RETURN_IF_ERROR(SyncFolder(outer));
+      if (::rename(temp_path_.c_str(), target.c_str()) != 0) {
+        return ErrnoStatus("cannot move a blob into place", errno);
+      }
     }
     temp_exists_ = false;
     return durable ? SyncFolder(inner) : Status::Ok();
