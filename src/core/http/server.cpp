@@ -3,6 +3,7 @@
 #include "core/http/server.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -67,11 +68,102 @@ awaitable<std::invoke_result_t<F>> RunOn(asio::thread_pool& pool, F f) {
 }
 
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) { buffer.reserve(64 * 1024); }
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {
+    buffer.reserve(64 * 1024);
+    // Non-blocking at the user level too: TryRead/TryWrite attempt the socket first and fall back
+    // to the asynchronous (timed) operation only when it would block. Async operations are
+    // unaffected.
+    beast::error_code ignored;
+    stream.socket().non_blocking(true, ignored);
+  }
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
+  std::string head;         // the response head being written, reused from request to request
   bool in_request = false;  // touched only on the connection's strand
 };
+
+// Reads whatever the socket holds into the connection's buffer without waiting. Returns the
+// count, 0 when nothing is there yet (would block), or the error (end of stream included).
+std::pair<beast::error_code, size_t> TryRead(Connection& c, size_t max) {
+  beast::error_code ec;
+  const size_t n = c.stream.socket().read_some(c.buffer.prepare(max), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) return {{}, 0};
+  if (!ec) c.buffer.commit(n);
+  return {ec, n};
+}
+
+// Writes `buffers` whole: first straight to the socket (a response that fits the socket's send
+// buffer, nearly all of them, goes out in one sendmsg with no timer, operation or handler hop),
+// then the rest, if any, asynchronously under the write timeout.
+awaitable<bool> WriteAll(Connection& c, std::array<asio::const_buffer, 2> buffers,
+                         std::chrono::milliseconds timeout) {
+  const size_t total = buffers[0].size() + buffers[1].size();
+  size_t done = 0;
+  for (;;) {
+    beast::error_code ec;
+    const size_t n = c.stream.socket().write_some(buffers, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+    if (ec) co_return false;
+    done += n;
+    if (done == total) co_return true;
+    // Drop what went out from the front of the pair.
+    size_t skip = n;
+    for (auto& b : buffers) {
+      const size_t k = std::min(skip, b.size());
+      b += k;
+      skip -= k;
+    }
+  }
+  c.stream.expires_after(timeout);
+  auto [ec, n] = co_await asio::async_write(c.stream, buffers, kAsTuple);
+  co_return !ec;
+}
+
+// The status line and header of an in-memory response, written by hand into `out`: Beast's
+// serializer walks a chain of buffer views per field and builds a message (a node per field)
+// for a head of a few hundred bytes. The server owns framing and connection fields; a handler's
+// own are dropped. CR, LF and NUL in a handler's field would split the response: they become
+// spaces.
+void AppendHeadField(std::string& out, std::string_view name, std::string_view value) {
+  const size_t at = out.size();
+  out += name;
+  out += ": ";
+  out += value;
+  for (size_t i = at; i < out.size(); ++i) {
+    if (out[i] == '\r' || out[i] == '\n' || out[i] == '\0') out[i] = ' ';
+  }
+  out += "\r\n";
+}
+
+bool BodyForbidden(int status) { return status / 100 == 1 || status == 204 || status == 304; }
+
+void BuildHead(std::string& out, const Response& res, size_t body_size, bool keep_alive,
+               const std::string& request_id) {
+  out.clear();
+  out += "HTTP/1.1 ";
+  out += std::to_string(res.status);
+  out += ' ';
+  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
+  for (const auto& [n, v] : res.headers.fields()) {
+    if (EqualsIgnoreCase(n, "Content-Length") || EqualsIgnoreCase(n, "Transfer-Encoding") ||
+        EqualsIgnoreCase(n, "Connection") || EqualsIgnoreCase(n, "Server") ||
+        EqualsIgnoreCase(n, "X-Request-Id")) {
+      continue;
+    }
+    AppendHeadField(out, n, v);
+  }
+  out += "Server: portico\r\n";
+  if (!request_id.empty()) AppendHeadField(out, "X-Request-Id", request_id);
+  if (!BodyForbidden(res.status)) {
+    out += "Content-Length: ";
+    out += std::to_string(body_size);
+    out += "\r\n";
+  }
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+}
 
 // The request body type: the parser delivers body bytes into a span the reader sets before each
 // read (like beast's buffer_body). Bytes handed to the parser from the connection's buffer are
@@ -459,7 +551,6 @@ awaitable<bool> Server::Impl::WriteResponse(Connection& c, Response& res, bool h
                                             bool keep_alive, const std::string& request_id,
                                             AccessRecord& rec) {
   rec.status = res.status;
-  c.stream.expires_after(options.write_timeout);
   auto fill = [&](auto& msg) {
     for (const auto& [n, v] : res.headers.fields()) msg.insert(n, v);
     msg.set(bhttp::field::server, "portico");
@@ -467,21 +558,14 @@ awaitable<bool> Server::Impl::WriteResponse(Connection& c, Response& res, bool h
     msg.keep_alive(keep_alive);
   };
   if (!res.stream) {
-    if (head) {
-      bhttp::response<bhttp::empty_body> msg{static_cast<bhttp::status>(res.status), 11};
-      fill(msg);
-      msg.content_length(res.body.size());
-      auto [ec, n] = co_await bhttp::async_write(c.stream, msg, kAsTuple);
-      co_return !ec;
-    }
-    bhttp::response<bhttp::string_body> msg{static_cast<bhttp::status>(res.status), 11};
-    fill(msg);
-    rec.bytes_out = res.body.size();
-    msg.body() = std::move(res.body);
-    msg.prepare_payload();
-    auto [ec, n] = co_await bhttp::async_write(c.stream, msg, kAsTuple);
-    co_return !ec;
+    if (BodyForbidden(res.status)) res.body.clear();
+    BuildHead(c.head, res, res.body.size(), keep_alive, request_id);
+    if (!head) rec.bytes_out = res.body.size();
+    co_return co_await WriteAll(
+        c, {asio::buffer(c.head), head ? asio::const_buffer() : asio::buffer(res.body)},
+        options.write_timeout);
   }
+  c.stream.expires_after(options.write_timeout);
   bhttp::response<bhttp::buffer_body> msg{static_cast<bhttp::status>(res.status), 11};
   fill(msg);
   if (res.stream_length) {
@@ -545,6 +629,12 @@ awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> c) {
   for (;;) {
     if (stopping) co_return;
     // Wait for the first byte of the next request under the idle timeout...
+    if (c->buffer.size() == 0) {
+      // Most often the next request is already there (a keep-alive client sends it as soon as
+      // it has the answer): take it without arming the idle timer.
+      auto [tec, tn] = TryRead(*c, 16 * 1024);
+      if (tec) co_return;
+    }
     if (c->buffer.size() == 0) {
       c->stream.expires_after(options.idle_timeout);
       auto [ec, n] = co_await c->stream.async_read_some(c->buffer.prepare(16 * 1024), kAsTuple);
@@ -740,6 +830,7 @@ awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> c) {
       }
     }
     if (stopping) keep_alive = false;
+    co_await asio::post(c->stream.get_executor(), use_awaitable);
     bool ok = co_await WriteResponse(*c, res, head, keep_alive, request_id, rec);
     Record(rec);
     c->in_request = false;

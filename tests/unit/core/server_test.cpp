@@ -80,6 +80,25 @@ class ServerTest : public ::testing::Test {
       if (!req.QueryParam("chunked")) res.stream_length = size;
       return res;
     });
+    r.Add("GET", "/framing", [](Request&) {
+      Response res = Response::Text(200, "framed");
+      res.headers.Add("X-Evil", "a\r\nSet-Cookie: stolen=1");
+      res.headers.Add("Content-Length", "999");
+      res.headers.Add("Connection", "close");
+      res.headers.Add("Transfer-Encoding", "chunked");
+      return res;
+    });
+    r.Add("GET", "/empty", [](Request&) {
+      Response res = Response::NoContent();
+      res.body = "never sent";
+      return res;
+    });
+    r.Add("GET", "/big/{size}", [](Request& req) {
+      const size_t size = std::stoull(std::string(req.PathParam("size")));
+      std::string body(size, 'x');
+      for (size_t i = 0; i < size; i += 4096) body[i] = static_cast<char>('a' + (i / 4096) % 26);
+      return Response::Text(200, std::move(body));
+    });
     r.Add("GET", "/throws",
           [](Request&) -> Response { throw std::runtime_error("secret detail"); });
     ServerOptions o;
@@ -274,6 +293,68 @@ TEST_F(ServerTest, HandlerExceptionIsAPlain500) {
   EXPECT_EQ(r->status, 500);
   EXPECT_EQ(r->body.find("secret detail"), std::string::npos);
   EXPECT_EQ(r->Json()["error"], "server_error");
+}
+
+// The server frames every in-memory response itself: a handler's framing or connection fields
+// are dropped, CR/LF in a field value cannot start a new header, 204 carries neither
+// Content-Length nor a body, and the keep-alive connection serves the next request right after.
+TEST_F(ServerTest, ResponseFramingBelongsToTheServer) {
+  int fd = Connect();
+  SendAll(fd,
+          "GET /framing HTTP/1.1\r\nHost: x\r\n\r\n"
+          "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n"
+          "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+          "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string out = ReadAll(fd);
+  close(fd);
+  const auto second = out.find("HTTP/1.1 204 No Content\r\n");
+  ASSERT_NE(second, std::string::npos) << out;
+  const std::string first = out.substr(0, second);
+  EXPECT_EQ(first.substr(0, 17), "HTTP/1.1 200 OK\r\n");
+  EXPECT_NE(first.find("X-Evil: a  Set-Cookie: stolen=1\r\n"), std::string::npos) << first;
+  EXPECT_EQ(first.find("\r\nSet-Cookie"), std::string::npos);
+  EXPECT_NE(first.find("Content-Length: 6\r\n"), std::string::npos);
+  EXPECT_EQ(first.find("999"), std::string::npos);
+  EXPECT_EQ(first.find("Transfer-Encoding"), std::string::npos);
+  EXPECT_EQ(first.find("Connection"), std::string::npos);
+  EXPECT_EQ(first.substr(first.size() - 10), "\r\n\r\nframed");
+  const auto third = out.find("HTTP/1.1 200 OK\r\n", second);
+  ASSERT_NE(third, std::string::npos) << out;
+  const std::string no_content = out.substr(second, third - second);
+  EXPECT_EQ(no_content.find("Content-Length"), std::string::npos) << no_content;
+  EXPECT_EQ(no_content.find("never sent"), std::string::npos);
+  EXPECT_EQ(no_content.substr(no_content.size() - 4), "\r\n\r\n");
+  // HEAD: the length of the body it would have, and no body.
+  const auto fourth = out.find("HTTP/1.1 200 OK\r\n", third + 1);
+  ASSERT_NE(fourth, std::string::npos) << out;
+  const std::string head = out.substr(third, fourth - third);
+  EXPECT_NE(head.find("Content-Length: 24\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n");
+  const std::string last = out.substr(fourth);
+  EXPECT_NE(last.find("Connection: close\r\n"), std::string::npos) << last;
+  EXPECT_EQ(last.substr(last.size() - 28),
+            "\r\n\r\n"
+            R"({"hello":"world","q":""})");
+}
+
+// An in-memory body larger than the socket takes at once: the rest goes out as the client reads,
+// byte for byte, to a client that reads slowly.
+TEST_F(ServerTest, LargeInMemoryBodyReachesASlowReader) {
+  int fd = Connect();
+  const size_t size = 24 << 20;
+  SendAll(fd,
+          "GET /big/" + std::to_string(size) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::this_thread::sleep_for(200ms);  // the server's first write fills the socket and must wait
+  std::string out = ReadAll(fd, 10000ms);
+  close(fd);
+  const auto end = out.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_NE(out.find("Content-Length: " + std::to_string(size) + "\r\n"), std::string::npos);
+  const std::string body = out.substr(end + 4);
+  ASSERT_EQ(body.size(), size);
+  for (size_t i = 0; i < size; i += 4096) {
+    ASSERT_EQ(body[i], static_cast<char>('a' + (i / 4096) % 26)) << i;
+  }
 }
 
 TEST_F(ServerTest, ClientReportsAnUnreachableServer) {
