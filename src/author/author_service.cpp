@@ -98,7 +98,8 @@ StatusOr<std::unique_ptr<AuthorService>> AuthorService::Start(const AuthorOption
       p.publisher, publish::PublishService::Create(
                        *p.db, *p.publish_source, *p.publish_source, p.ims->tokens(), *p.blobs,
                        publish::HttpIngestChannelFactory(),
-                       publish::PublishOptions{.lease = o.publish_lease,
+                       publish::PublishOptions{.upload_lanes = o.upload_lanes,
+                                               .lease = o.publish_lease,
                                                .queue = {.backoff_base = o.publish_backoff},
                                                .clock = &clock}));
   publish::AddPublishRoutes(router, {p.guard.get(), p.publisher.get()});

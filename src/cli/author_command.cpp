@@ -129,6 +129,7 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
                                 {"port", "8481"},
                                 {"access_log", "true"},
                                 {"agents", "4"},
+                                {"upload_lanes", "4"},
                                 {"publish_lease_ms", "60000"},
                                 {"publish_backoff_ms", "10000"}});
     if (!config.ok()) {
@@ -137,11 +138,12 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     }
     auto port = config->GetInt("port", 8481);
     auto agents = config->GetInt("agents", 4);
+    auto lanes = config->GetInt("upload_lanes", 4);
     auto access_log = config->GetBool("access_log", true);
     auto lease_ms = config->GetInt("publish_lease_ms", 60000);
     auto backoff_ms = config->GetInt("publish_backoff_ms", 10000);
-    for (const Status& st : {port.status(), agents.status(), access_log.status(), lease_ms.status(),
-                             backoff_ms.status()}) {
+    for (const Status& st : {port.status(), agents.status(), lanes.status(), access_log.status(),
+                             lease_ms.status(), backoff_ms.status()}) {
       if (!st.ok()) {
         exit_code = ctx.Fail(st);
         return;
@@ -160,6 +162,10 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       exit_code = ctx.Fail(InvalidArgument("agents must be 1 to 64"));
       return;
     }
+    if (*lanes < 1 || *lanes > 16) {
+      exit_code = ctx.Fail(InvalidArgument("upload_lanes must be 1 to 16"));
+      return;
+    }
     if (Status st = OpenServiceLog(config->GetString("log_file")); !st.ok()) {
       exit_code = ctx.Fail(st);
       return;
@@ -174,6 +180,7 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     o.org = config->GetString("org");
     o.access_log = *access_log;
     o.agent_count = static_cast<int>(*agents);
+    o.upload_lanes = static_cast<int>(*lanes);
     o.publish_lease = std::chrono::milliseconds(*lease_ms);
     o.publish_backoff = std::chrono::milliseconds(*backoff_ms);
     auto svc = author::AuthorService::Start(o);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "core/crypto/sha256.h"
 #include "core/log.h"
@@ -55,7 +56,10 @@ std::string BatchDelivery::CommitKey(const std::string& author_id,
             [](const BatchEntry* a, const BatchEntry* b) { return a->job.id < b->job.id; });
   std::string text = author_id;
   for (const BatchEntry* e : sorted) {
-    text += "\n" + std::to_string(e->job.id) + " " + protocol::ToJson(OperationFor(e->item)).dump();
+    text += '\n';
+    text += std::to_string(e->job.id);
+    text += ' ';
+    text += protocol::ToJson(OperationFor(e->item)).dump();
   }
   return "pub-" + crypto::Sha256Hex(text).substr(0, 48);
 }
@@ -142,57 +146,113 @@ void BatchDelivery::DeliverOpen(std::vector<BatchEntry*>& open) {
 
 bool BatchDelivery::UploadMissing(std::vector<BatchEntry*>& open,
                                   const std::vector<std::string>& missing) {
+  std::vector<Upload> uploads;
+  uploads.reserve(missing.size());
   for (const std::string& digest : missing) {
-    std::vector<BatchEntry*> users;
+    Upload u;
+    u.digest = digest;
     for (BatchEntry* e : open) {
-      if (e->item.kind == ItemKind::kAsset && e->item.object.sha256 == digest) users.push_back(e);
+      if (e->item.kind == ItemKind::kAsset && e->item.object.sha256 == digest) u.users.push_back(e);
     }
-    if (users.empty()) continue;  // the portal named a digest this batch did not ask about
-    auto drop = [&](const std::string& why) {
-      for (BatchEntry* e : users) Fail(*e, why);
-      std::erase_if(open, [](BatchEntry* e) { return e->settled; });
-    };
-    auto reader = d_.blobs.Open(digest);
-    if (!reader.ok()) {
-      drop("the original's bytes cannot be read on the author: " + reader.status().message());
-      continue;
+    if (u.users.empty()) continue;  // the portal named a digest this batch did not ask about
+    uploads.push_back(std::move(u));
+  }
+
+  // Lanes take the next blob until none is left, a transport failure stops them all (the batch
+  // is retried as a whole), or the lease is lost. Entries are only read meanwhile: what a lane
+  // found is applied below, in order, on this thread.
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  auto lane = [&](IngestChannel& channel) {
+    while (!stop && !lost_) {
+      const size_t i = next++;
+      if (i >= uploads.size()) return;
+      UploadOne(channel, uploads[i], open);
+      if (uploads[i].outcome == Upload::Outcome::kFailed) stop = true;
     }
-    const int64_t size = (*reader)->size();
-    auto r = WithToken<protocol::BlobReceipt>([&](const std::string& token) {
-      auto rewound = (*reader)->Seek(0);
-      if (!rewound.ok()) return StatusOr<protocol::BlobReceipt>(rewound);
-      return channel_.Upload(token, digest, **reader, size, [&](int64_t) -> Status {
-        if (!MaybeHeartbeat(open)) {
-          return Status(Code::kConflict, "lease_lost", "another worker took the batch");
-        }
-        return Status::Ok();
-      });
-    });
-    if (lost_) return false;
-    if (!r.ok()) {
-      if (IsContentRefusal(r.status())) {
-        drop("upload of " + digest + " refused: " + r.status().message());
-        continue;
+  };
+  std::vector<std::thread> threads;
+  for (IngestChannel* extra : lanes_) {
+    if (threads.size() + 1 >= uploads.size()) break;
+    threads.emplace_back([&lane, extra] { lane(*extra); });
+  }
+  lane(channel_);
+  for (auto& t : threads) t.join();
+
+  std::string failure;
+  for (Upload& u : uploads) {
+    switch (u.outcome) {
+      case Upload::Outcome::kSent: {
+        // Counted with the batch's completions (Settle), in one transaction.
+        SentCount& c = sent_[u.users.front()->item.request_id];
+        c.blobs += 1;
+        c.bytes += u.size;
+        break;
       }
-      // The answer may have been lost after the portal kept the blob (a timeout on a loaded
-      // machine): ask. If it has the blob, it was sent by this upload: count it and go on.
-      protocol::CheckRequest again;
-      again.digests = {digest};
-      auto present = WithToken<protocol::CheckResponse>(
-          [&](const std::string& token) { return channel_.Check(token, again); });
-      if (!present.ok() || !present->missing.empty()) {
-        FailAll(open, "upload failed: " + r.status().message());
-        return false;
-      }
-      log::Warn("publish_upload_answer_lost",
-                {{"sha256", digest}, {"error", r.status().ToString()}});
+      case Upload::Outcome::kRefused:
+        for (BatchEntry* e : u.users) Fail(*e, u.why);
+        break;
+      case Upload::Outcome::kFailed:
+        if (failure.empty()) failure = u.why;
+        break;
+      case Upload::Outcome::kNotTried:
+        break;
     }
-    // Counted with the batch's completions (Settle), in one transaction.
-    SentCount& c = sent_[users.front()->item.request_id];
-    c.blobs += 1;
-    c.bytes += size;
+  }
+  std::erase_if(open, [](BatchEntry* e) { return e->settled; });
+  if (lost_) return false;
+  if (!failure.empty()) {
+    FailAll(open, failure);
+    return false;
   }
   return true;
+}
+
+void BatchDelivery::UploadOne(IngestChannel& channel, Upload& u,
+                              const std::vector<BatchEntry*>& open) {
+  auto reader = d_.blobs.Open(u.digest);
+  if (!reader.ok()) {
+    u.outcome = Upload::Outcome::kRefused;
+    u.why = "the original's bytes cannot be read on the author: " + reader.status().message();
+    return;
+  }
+  u.size = (*reader)->size();
+  auto r = WithToken<protocol::BlobReceipt>([&](const std::string& token) {
+    auto rewound = (*reader)->Seek(0);
+    if (!rewound.ok()) return StatusOr<protocol::BlobReceipt>(rewound);
+    return channel.Upload(token, u.digest, **reader, u.size, [&](int64_t) -> Status {
+      if (!MaybeHeartbeat(open)) {
+        return Status(Code::kConflict, "lease_lost", "another worker took the batch");
+      }
+      return Status::Ok();
+    });
+  });
+  if (lost_) {
+    u.outcome = Upload::Outcome::kNotTried;
+    return;
+  }
+  if (r.ok()) {
+    u.outcome = Upload::Outcome::kSent;
+    return;
+  }
+  if (IsContentRefusal(r.status())) {
+    u.outcome = Upload::Outcome::kRefused;
+    u.why = "upload of " + u.digest + " refused: " + r.status().message();
+    return;
+  }
+  // The answer may have been lost after the portal kept the blob (a timeout on a loaded machine):
+  // ask. If it has the blob, it was sent by this upload: count it and go on.
+  protocol::CheckRequest again;
+  again.digests = {u.digest};
+  auto present = WithToken<protocol::CheckResponse>(
+      [&](const std::string& token) { return channel.Check(token, again); });
+  if (!present.ok() || !present->missing.empty()) {
+    u.outcome = Upload::Outcome::kFailed;
+    u.why = "upload failed: " + r.status().message();
+    return;
+  }
+  log::Warn("publish_upload_answer_lost", {{"sha256", u.digest}, {"error", r.status().ToString()}});
+  u.outcome = Upload::Outcome::kSent;
 }
 
 void BatchDelivery::Commit(std::vector<BatchEntry*> entries) {
@@ -218,6 +278,7 @@ void BatchDelivery::Commit(std::vector<BatchEntry*> entries) {
 }
 
 bool BatchDelivery::MaybeHeartbeat(const std::vector<BatchEntry*>& open) {
+  std::lock_guard lock(heartbeat_mu_);
   if (lost_) return false;
   const int64_t now = d_.clock.NowMillis();
   if (now - last_heartbeat_ms_ < d_.lease.count() / 3) return true;

@@ -3,9 +3,11 @@
 // Not thread-safe: one per worker step.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -37,9 +39,15 @@ struct BatchDeps {
 
 class BatchDelivery {
  public:
+  // `lanes`: further channels to the same target; the missing blobs of a batch are uploaded
+  // over `channel` and these at once (one blob per channel at a time). Empty: one at a time.
   BatchDelivery(const BatchDeps& deps, IngestChannel& channel, const PublishTarget& target,
-                std::string worker_id)
-      : d_(deps), channel_(channel), target_(target), worker_id_(std::move(worker_id)) {}
+                std::string worker_id, std::vector<IngestChannel*> lanes = {})
+      : d_(deps),
+        channel_(channel),
+        target_(target),
+        worker_id_(std::move(worker_id)),
+        lanes_(std::move(lanes)) {}
 
   // Delivers `entries` (jobs running for this worker) and settles every one of them: Complete
   // when the portal has it, Fail with the reason otherwise. The completions and the counters of
@@ -54,8 +62,20 @@ class BatchDelivery {
   static protocol::Operation OperationFor(const ItemRecord& item);
 
  private:
+  // One blob to upload and, once a lane has tried, how it went.
+  struct Upload {
+    std::string digest;
+    std::vector<BatchEntry*> users;
+    enum class Outcome { kNotTried, kSent, kRefused, kFailed } outcome = Outcome::kNotTried;
+    std::string why;  // kRefused, kFailed
+    int64_t size = 0;
+  };
+
   template <typename T, typename Fn>
   StatusOr<T> WithToken(Fn fn);
+  // Uploads one blob over `channel` and records the outcome in `u`. Thread-safe with respect to
+  // other lanes (they touch other Uploads; heartbeats are serialized).
+  void UploadOne(IngestChannel& channel, Upload& u, const std::vector<BatchEntry*>& open);
   void DeliverOpen(std::vector<BatchEntry*>& open);
   // Records the completed jobs and the counters of what was sent, in one transaction.
   void Settle();
@@ -74,8 +94,10 @@ class BatchDelivery {
   IngestChannel& channel_;
   const PublishTarget& target_;
   std::string worker_id_;
+  std::vector<IngestChannel*> lanes_;
+  std::mutex heartbeat_mu_;  // lanes heartbeat from their threads
   int64_t last_heartbeat_ms_ = 0;
-  bool lost_ = false;
+  std::atomic<bool> lost_{false};
   std::vector<int64_t> completed_;     // jobs to mark done in Settle
   std::map<int64_t, SentCount> sent_;  // per request: what this batch uploaded
 };

@@ -47,6 +47,7 @@ struct PublishService::AgentState {
   std::string target_key;
   PublishTarget target;
   std::unique_ptr<IngestChannel> channel;
+  std::vector<std::unique_ptr<IngestChannel>> lanes;  // upload_lanes - 1 more to the same target
 };
 
 PublishService::PublishService(store::SqlDatabase& db, PublishSource& source,
@@ -73,6 +74,9 @@ StatusOr<std::unique_ptr<PublishService>> PublishService::Create(
   if (options.max_attempts < 1) return InvalidArgument("max_attempts must be at least 1");
   if (options.batch_items < 1 || options.batch_items > 1000) {
     return InvalidArgument("batch_items must be 1 to 1000");
+  }
+  if (options.upload_lanes < 1 || options.upload_lanes > 16) {
+    return InvalidArgument("upload_lanes must be 1 to 16");
   }
   if (options.lease.count() < 3) return InvalidArgument("the lease is too short");
   std::unique_ptr<PublishService> svc(
@@ -418,11 +422,15 @@ StatusOr<int> PublishService::RunAgentOnce(const std::string& agent) {
   const std::string key = target->tenant_url + "\n" + target->author_id;
   if (!a.channel || a.target_key != key) {
     a.channel = channels_(*target);
+    a.lanes.clear();
+    for (int i = 1; i < options_.upload_lanes; ++i) a.lanes.push_back(channels_(*target));
     a.target_key = key;
   }
   a.target = *target;
+  std::vector<IngestChannel*> lanes;
+  for (const auto& l : a.lanes) lanes.push_back(l.get());
   BatchDeps deps{*queue_, *store_, tokens_, blobs_, clock_, options_.lease};
-  BatchDelivery delivery(deps, *a.channel, a.target, a.worker_id);
+  BatchDelivery delivery(deps, *a.channel, a.target, a.worker_id, std::move(lanes));
   delivery.Deliver(entries);
   return static_cast<int>(jobs.size());
 }

@@ -5,6 +5,9 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -94,6 +97,12 @@ struct FakePortal {
   std::string refuse_path;            // commits holding this path are refused (400)
   bool lose_commit_response = false;  // apply, then answer Unavailable (crash after commit)
   std::set<std::string> bad_tokens;   // answered with 401
+  // Concurrency: uploads running at once, the most seen, and a gate that holds each upload until
+  // `upload_gate` have been running together (or 5 s passed), so lanes are seen deterministically.
+  int in_flight = 0;
+  int max_in_flight = 0;
+  int upload_gate = 0;
+  std::condition_variable gate_cv;
 };
 
 class FakeChannel final : public IngestChannel {
@@ -114,9 +123,20 @@ class FakeChannel final : public IngestChannel {
                                          store::BlobReader& blob, int64_t size,
                                          const UploadProgress& progress) override {
     {
-      std::lock_guard lock(p_.mu);
+      std::unique_lock lock(p_.mu);
       if (p_.bad_tokens.count(token)) return Unauthenticated("expired");
+      p_.max_in_flight = std::max(p_.max_in_flight, ++p_.in_flight);
+      p_.gate_cv.notify_all();
+      p_.gate_cv.wait_for(lock, std::chrono::seconds(5),
+                          [&] { return p_.max_in_flight >= p_.upload_gate; });
     }
+    struct Leave {
+      FakePortal& p;
+      ~Leave() {
+        std::lock_guard lock(p.mu);
+        --p.in_flight;
+      }
+    } leave{p_};
     std::string bytes(static_cast<size_t>(size), '\0');
     PORTICO_ASSIGN_OR_RETURN(size_t n, blob.Read(bytes.data(), bytes.size()));
     if (progress) PORTICO_RETURN_IF_ERROR(progress(static_cast<int64_t>(n)));

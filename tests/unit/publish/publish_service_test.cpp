@@ -46,9 +46,10 @@ class PublishServiceTest : public ::testing::Test {
   }
 
   // (Re)opens the engine on the same database, as a restarted author would.
-  void Open() {
+  void Open(int upload_lanes = 4) {
     service_.reset();
     PublishOptions o;
+    o.upload_lanes = upload_lanes;
     o.clock = &clock_;
     o.max_attempts = 3;
     o.queue.jitter = 0;
@@ -151,6 +152,50 @@ TEST_F(PublishServiceTest, FolderPublishDeliversEveryItemOverTheAgents) {
   EXPECT_EQ(portal_.entries["/content/dam/brand/logos/b.txt"].sha256, b);
   EXPECT_TRUE(portal_.entries["/content/dam/brand/logos"].folder);
   EXPECT_FALSE(portal_.entries.count("/content/dam/other.txt"));
+}
+
+// One agent uploads the missing blobs of a batch over its lanes at once; a refused blob among
+// them fails its item alone.
+TEST_F(PublishServiceTest, AnAgentUploadsABatchsBlobsOverItsLanesAtOnce) {
+  author_.SetAgents({"agent-1"});
+  author_.AddFolder("/content/dam/lanes");
+  for (int i = 0; i < 12; ++i) {
+    Asset("/content/dam/lanes/a" + std::to_string(i) + ".txt", "lane bytes " + std::to_string(i));
+  }
+  // Its bytes are not in the author's blob store: that upload is refused, the others go on.
+  author_.AddAsset("/content/dam/lanes/lost.txt", std::string(64, 'e'), 10);
+  portal_.upload_gate = 4;
+  auto req = service_->Publish({"/content/dam/lanes"}, PublishAction::kPublish, std::nullopt);
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  Drain();
+  EXPECT_EQ(portal_.max_in_flight, 4);
+  EXPECT_EQ(portal_.uploads, 12);
+  auto s = StatusOf(req->id);
+  EXPECT_EQ(s.request.blobs_sent, 12);
+  for (const auto& item : s.items) {
+    if (item.path == "/content/dam/lanes/lost.txt") {
+      EXPECT_EQ(item.state, "retrying");
+      ASSERT_TRUE(item.last_error.has_value());
+      EXPECT_NE(item.last_error->find("cannot be read"), std::string::npos) << *item.last_error;
+    } else {
+      EXPECT_EQ(item.state, "delivered") << item.path;
+    }
+  }
+}
+
+TEST_F(PublishServiceTest, OneLaneUploadsOneBlobAtATime) {
+  Open(/*upload_lanes=*/1);
+  author_.SetAgents({"agent-1"});
+  author_.AddFolder("/content/dam/lanes");
+  for (int i = 0; i < 3; ++i) {
+    Asset("/content/dam/lanes/a" + std::to_string(i) + ".txt", "lane bytes " + std::to_string(i));
+  }
+  portal_.upload_gate = 1;
+  auto req = service_->Publish({"/content/dam/lanes"}, PublishAction::kPublish, std::nullopt);
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  Drain();
+  EXPECT_EQ(portal_.max_in_flight, 1);
+  EXPECT_EQ(portal_.uploads, 3);
 }
 
 TEST_F(PublishServiceTest, UnknownPathIsRefusedAndNothingIsQueued) {
