@@ -3,6 +3,7 @@
 #include "core/http/client.h"
 
 #include <deque>
+#include <memory>
 #include <mutex>
 
 #include <boost/asio.hpp>
@@ -22,6 +23,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
+constexpr size_t kBufferBytes = 256 * 1024;  // one piece of a streamed request or response body
 
 struct Target {
   std::string host;
@@ -164,11 +166,12 @@ struct HttpClient::Impl {
       ec =
           RunOp(c, options.io_timeout, [&](auto h) { bhttp::async_write_header(c.stream, sr, h); });
       if (ec) return NetworkError(t, ec, "sending to");
-      std::vector<char> buf(256 * 1024);
+      // Not zeroed: every byte sent is one the source wrote.
+      auto buf = std::make_unique_for_overwrite<char[]>(kBufferBytes);
       for (;;) {
-        auto n = req.body_source->Read(std::span<char>(buf.data(), buf.size()));
+        auto n = req.body_source->Read(std::span<char>(buf.get(), kBufferBytes));
         if (!n.ok()) return n.status();
-        msg.body().data = *n ? buf.data() : nullptr;
+        msg.body().data = *n ? buf.get() : nullptr;
         msg.body().size = *n;
         msg.body().more = *n != 0;
         ec = RunOp(c, options.io_timeout, [&](auto h) { bhttp::async_write(c.stream, sr, h); });
@@ -191,24 +194,24 @@ struct HttpClient::Impl {
     out.status = parser.get().result_int();
     for (const auto& f : parser.get())
       out.headers.Add(std::string(f.name_string()), std::string(f.value()));
-    std::vector<char> buf(256 * 1024);
+    auto buf = std::make_unique_for_overwrite<char[]>(kBufferBytes);
     uint64_t total = 0;
     while (!parser.is_done()) {
-      parser.get().body().data = buf.data();
-      parser.get().body().size = buf.size();
+      parser.get().body().data = buf.get();
+      parser.get().body().size = kBufferBytes;
       ec = RunOp(c, options.io_timeout,
                  [&](auto h) { bhttp::async_read_some(c.stream, c.buffer, parser, h); });
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) return NetworkError(t, ec, "reading the response of");
-      size_t n = buf.size() - parser.get().body().size;
+      size_t n = kBufferBytes - parser.get().body().size;
       total += n;
       if (sink) {
-        if (n) PORTICO_RETURN_IF_ERROR((*sink)(std::string_view(buf.data(), n)));
+        if (n) PORTICO_RETURN_IF_ERROR((*sink)(std::string_view(buf.get(), n)));
       } else {
         if (total > options.max_response_bytes) {
           return Status(Code::kPayloadTooLarge, "response from " + t.key() + " is too large");
         }
-        out.body.append(buf.data(), n);
+        out.body.append(buf.get(), n);
       }
     }
     *keep = parser.get().keep_alive();
