@@ -359,55 +359,6 @@ awaitable<std::pair<beast::error_code, size_t>> ReadBodyFull(Connection& c, Pars
   co_return std::pair{beast::error_code{}, got};
 }
 
-// Reads the rest of the body into `body` (known length: exactly; chunked: until its end).
-awaitable<beast::error_code> ReadWholeBody(Connection& c, Parser& parser,
-                                           std::optional<uint64_t> length, std::string& body,
-                                           std::chrono::milliseconds timeout) {
-  for (;;) {
-    const size_t old = body.size();
-    size_t want = 16 * 1024;
-    if (length) want = std::max<size_t>(1, std::min<uint64_t>(*length - old, kChunk));
-    body.resize(old + want);
-    auto [ec, n] = co_await ReadBodySome(c, parser, body.data() + old, want, timeout);
-    body.resize(old + n);
-    if (ec) co_return ec;
-    if (n == 0) co_return beast::error_code{};
-  }
-}
-
-// A share of the server's budget of bytes read ahead of streaming handlers, returned when the
-// request is done. Empty (false) when the budget had no room.
-class PrereadGrant {
- public:
-  PrereadGrant() = default;
-  PrereadGrant(std::atomic<uint64_t>& in_use, uint64_t bytes, uint64_t budget) {
-    if (in_use.fetch_add(bytes) + bytes <= budget) {
-      in_use_ = &in_use;
-      bytes_ = bytes;
-    } else {
-      in_use.fetch_sub(bytes);
-    }
-  }
-  PrereadGrant(PrereadGrant&& o) noexcept
-      : in_use_(std::exchange(o.in_use_, nullptr)), bytes_(o.bytes_) {}
-  PrereadGrant& operator=(PrereadGrant&& o) noexcept {
-    Release();
-    in_use_ = std::exchange(o.in_use_, nullptr);
-    bytes_ = o.bytes_;
-    return *this;
-  }
-  ~PrereadGrant() { Release(); }
-  explicit operator bool() const { return in_use_ != nullptr; }
-
- private:
-  void Release() {
-    if (in_use_) in_use_->fetch_sub(bytes_);
-    in_use_ = nullptr;
-  }
-  std::atomic<uint64_t>* in_use_ = nullptr;
-  uint64_t bytes_ = 0;
-};
-
 Status BodyError(const beast::error_code& ec, uint64_t limit) {
   if (ec == bhttp::error::body_limit) {
     return Status(Code::kPayloadTooLarge,
@@ -513,7 +464,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
   std::atomic<bool> io_stopped{false};
-  std::atomic<uint64_t> preread_in_use{0};  // bytes of streamed bodies read ahead (PrereadGrant)
   uint16_t bound_port = 0;
 
   std::mutex mu;
@@ -806,7 +756,6 @@ awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> c) {
 
     std::unique_ptr<BodyReader> reader;
     LiveBodyReader* live = nullptr;
-    PrereadGrant preread;
     if (!has_body) {
       reader = std::make_unique<StringBodyReader>("");
     } else if (!route.options.stream_body) {
@@ -817,27 +766,23 @@ awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> c) {
         if (ec) co_return;
       }
       std::string body;
-      auto ec = co_await ReadWholeBody(*c, parser, req.content_length, body, options.body_timeout);
-      rec.bytes_in = body.size();
-      if (ec) {
-        co_await fail(BodyError(ec, limit));
-        co_return;
+      for (;;) {
+        size_t old = body.size();
+        size_t want = 16 * 1024;
+        if (req.content_length)
+          want = std::max<size_t>(1, std::min<uint64_t>(*req.content_length - old, kChunk));
+        body.resize(old + want);
+        auto [ec, n] =
+            co_await ReadBodySome(*c, parser, body.data() + old, want, options.body_timeout);
+        body.resize(old + n);
+        if (ec) {
+          rec.bytes_in = body.size();
+          co_await fail(BodyError(ec, limit));
+          co_return;
+        }
+        if (n == 0) break;
       }
-      reader = std::make_unique<StringBodyReader>(std::move(body));
-    } else if (!expect_continue && req.content_length &&
-               *req.content_length <= options.preread_body_bytes &&
-               (preread = PrereadGrant(preread_in_use, *req.content_length,
-                                       options.preread_budget_bytes))) {
-      // A small streamed body (a blob of a publish, say) is read here before the handler runs:
-      // the handler's reads then cost no hop back to this thread. Bounded by a budget shared by
-      // all connections; past it, bodies are streamed live as usual.
-      std::string body;
-      auto ec = co_await ReadWholeBody(*c, parser, req.content_length, body, options.body_timeout);
       rec.bytes_in = body.size();
-      if (ec) {
-        co_await fail(BodyError(ec, limit));
-        co_return;
-      }
       reader = std::make_unique<StringBodyReader>(std::move(body));
     } else {
       auto lr = std::make_unique<LiveBodyReader>(*c, parser, expect_continue, limit,

@@ -35,11 +35,6 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{60'000};   // the longest a client may stall a response
   size_t max_connections = 10'000;
-  // A streamed body (RouteOptions::stream_body) of a known length up to this many bytes, sent
-  // without `Expect: 100-continue`, is read before its handler runs, while all such bodies in
-  // flight stay within the budget; larger ones, or past the budget, are streamed live.
-  uint64_t preread_body_bytes = 1 << 20;
-  uint64_t preread_budget_bytes = 64ull << 20;
   bool access_log = true;
 };
 

@@ -70,9 +70,6 @@ class ServerBodyTest : public ::testing::Test {
     o.service = "test";
     o.body_timeout = 400ms;
     o.access_log = false;
-    // These tests are about the live reader: no body is read ahead unless a test asks.
-    o.preread_body_bytes = preread_bytes_;
-    o.preread_budget_bytes = preread_budget_;
     server_ = std::make_unique<Server>(o, std::move(r), nullptr);
     ASSERT_TRUE(server_->Start().ok());
   }
@@ -96,8 +93,6 @@ class ServerBodyTest : public ::testing::Test {
     return false;
   }
 
-  uint64_t preread_bytes_ = 0;
-  uint64_t preread_budget_ = 0;
   std::unique_ptr<Server> server_;
   std::mutex mu_;
   std::vector<size_t> sizes_;
@@ -290,81 +285,6 @@ TEST_F(ServerBodyTest, AStallAfterProgressTimesOutAfterTheTimeoutNotBefore) {
   std::lock_guard lock(mu_);
   EXPECT_EQ(end_.code(), Code::kTimeout) << end_.ToString();
   EXPECT_GE(ended - last_byte, 390ms);
-}
-
-// Small streamed bodies read before the handler runs (ServerOptions::preread_body_bytes).
-class ServerPrereadTest : public ServerBodyTest {
- protected:
-  void SetUp() override {
-    preread_bytes_ = 1 << 20;
-    preread_budget_ = 4 << 20;
-    ServerBodyTest::SetUp();
-  }
-};
-
-TEST_F(ServerPrereadTest, ASmallBodyReachesTheHandlerWhole) {
-  int fd = Connect();
-  const size_t total = 300'000;
-  SendAll(fd, "POST /read HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
-                  std::to_string(total) + "\r\n\r\n");
-  std::string piece(7000, 'q');
-  for (size_t sent = 0; sent < total; sent += piece.size())
-    SendAll(fd, std::string_view(piece).substr(0, std::min(piece.size(), total - sent)));
-  std::string out = ReadAll(fd, 2000ms);
-  close(fd);
-  EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 200") << out.substr(0, 200);
-  ASSERT_TRUE(WaitDone());
-  std::lock_guard lock(mu_);
-  EXPECT_EQ(sizes_, std::vector<size_t>{total});
-  EXPECT_EQ(data_, std::string(total, 'q'));
-}
-
-// A client that stalls while its body is read ahead is cut off after the body timeout; the
-// handler never runs.
-TEST_F(ServerPrereadTest, AStallWhileReadingAheadTimesOutBeforeTheHandler) {
-  int fd = Connect();
-  SendAll(fd,
-          "POST /read HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 100000\r\n\r\n");
-  SendAll(fd, std::string(5000, 'a'));
-  std::string out = ReadAll(fd, 2000ms);
-  close(fd);
-  // The stream's deadline closes the socket, as for any buffered body: nothing to answer.
-  EXPECT_TRUE(out.empty() || out.substr(0, 12) == "HTTP/1.1 408") << out.substr(0, 200);
-  std::this_thread::sleep_for(100ms);
-  std::lock_guard lock(mu_);
-  EXPECT_FALSE(done_);
-}
-
-// Bodies larger than the read-ahead size, or beyond the budget in flight, are streamed live.
-TEST_F(ServerPrereadTest, ALargerBodyIsStreamedLive) {
-  int fd = Connect();
-  SendAll(fd, "POST /read HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
-                  std::to_string((1 << 20) + 1) + "\r\n\r\n");
-  SendAll(fd, std::string(5000, 'a'));
-  ASSERT_TRUE(WaitDone());  // the handler ran and its read timed out
-  close(fd);
-  std::lock_guard lock(mu_);
-  EXPECT_EQ(end_.code(), Code::kTimeout) << end_.ToString();
-}
-
-class ServerPrereadBudgetTest : public ServerBodyTest {
- protected:
-  void SetUp() override {
-    preread_bytes_ = 1 << 20;
-    preread_budget_ = 50'000;
-    ServerBodyTest::SetUp();
-  }
-};
-
-TEST_F(ServerPrereadBudgetTest, BeyondTheBudgetABodyIsStreamedLive) {
-  int fd = Connect();
-  SendAll(fd,
-          "POST /read HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 100000\r\n\r\n");
-  SendAll(fd, std::string(5000, 'a'));
-  ASSERT_TRUE(WaitDone());
-  close(fd);
-  std::lock_guard lock(mu_);
-  EXPECT_EQ(end_.code(), Code::kTimeout) << end_.ToString();
 }
 
 }  // namespace
