@@ -74,6 +74,24 @@ class PublishServiceTest : public ::testing::Test {
     return info->sha256;
   }
 
+  // One agent, and `n` assets of distinct bytes under /content/dam/lanes.
+  void LaneFolder(int n) {
+    author_.SetAgents({"agent-1"});
+    author_.AddFolder("/content/dam/lanes");
+    for (int i = 0; i < n; ++i) {
+      Asset("/content/dam/lanes/a" + std::to_string(i) + ".txt", "lane bytes " + std::to_string(i));
+    }
+  }
+
+  // Publishes /content/dam/lanes with the fake portal's upload gate at `gate` and delivers it.
+  int64_t PublishLanes(int gate) {
+    portal_.upload_gate = gate;
+    auto req = service_->Publish({"/content/dam/lanes"}, PublishAction::kPublish, std::nullopt);
+    EXPECT_TRUE(req.ok()) << req.status().ToString();
+    Drain();
+    return req.ok() ? req->id : 0;
+  }
+
   // Runs every agent until nothing is due.
   void Drain() {
     for (int round = 0; round < 100; ++round) {
@@ -157,20 +175,13 @@ TEST_F(PublishServiceTest, FolderPublishDeliversEveryItemOverTheAgents) {
 // One agent uploads the missing blobs of a batch over its lanes at once; a refused blob among
 // them fails its item alone.
 TEST_F(PublishServiceTest, AnAgentUploadsABatchsBlobsOverItsLanesAtOnce) {
-  author_.SetAgents({"agent-1"});
-  author_.AddFolder("/content/dam/lanes");
-  for (int i = 0; i < 12; ++i) {
-    Asset("/content/dam/lanes/a" + std::to_string(i) + ".txt", "lane bytes " + std::to_string(i));
-  }
+  LaneFolder(12);
   // Its bytes are not in the author's blob store: that upload is refused, the others go on.
   author_.AddAsset("/content/dam/lanes/lost.txt", std::string(64, 'e'), 10);
-  portal_.upload_gate = 4;
-  auto req = service_->Publish({"/content/dam/lanes"}, PublishAction::kPublish, std::nullopt);
-  ASSERT_TRUE(req.ok()) << req.status().ToString();
-  Drain();
+  const int64_t id = PublishLanes(/*gate=*/4);
   EXPECT_EQ(portal_.max_in_flight, 4);
   EXPECT_EQ(portal_.uploads, 12);
-  auto s = StatusOf(req->id);
+  auto s = StatusOf(id);
   EXPECT_EQ(s.request.blobs_sent, 12);
   for (const auto& item : s.items) {
     if (item.path == "/content/dam/lanes/lost.txt") {
@@ -185,15 +196,8 @@ TEST_F(PublishServiceTest, AnAgentUploadsABatchsBlobsOverItsLanesAtOnce) {
 
 TEST_F(PublishServiceTest, OneLaneUploadsOneBlobAtATime) {
   Open(/*upload_lanes=*/1);
-  author_.SetAgents({"agent-1"});
-  author_.AddFolder("/content/dam/lanes");
-  for (int i = 0; i < 3; ++i) {
-    Asset("/content/dam/lanes/a" + std::to_string(i) + ".txt", "lane bytes " + std::to_string(i));
-  }
-  portal_.upload_gate = 1;
-  auto req = service_->Publish({"/content/dam/lanes"}, PublishAction::kPublish, std::nullopt);
-  ASSERT_TRUE(req.ok()) << req.status().ToString();
-  Drain();
+  LaneFolder(3);
+  PublishLanes(/*gate=*/1);
   EXPECT_EQ(portal_.max_in_flight, 1);
   EXPECT_EQ(portal_.uploads, 3);
 }
