@@ -70,9 +70,8 @@ awaitable<std::invoke_result_t<F>> RunOn(asio::thread_pool& pool, F f) {
 struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {
     buffer.reserve(64 * 1024);
-    // Non-blocking at the user level too: TryRead/TryWrite attempt the socket first and fall back
-    // to the asynchronous (timed) operation only when it would block. Async operations are
-    // unaffected.
+    // Non-blocking at the user level too: WriteAll tries the socket first and falls back to the
+    // asynchronous (timed) write only when it would block. Async operations are unaffected.
     beast::error_code ignored;
     stream.socket().non_blocking(true, ignored);
   }
@@ -81,16 +80,6 @@ struct Connection {
   std::string head;         // the response head being written, reused from request to request
   bool in_request = false;  // touched only on the connection's strand
 };
-
-// Reads whatever the socket holds into the connection's buffer without waiting. Returns the
-// count, 0 when nothing is there yet (would block), or the error (end of stream included).
-std::pair<beast::error_code, size_t> TryRead(Connection& c, size_t max) {
-  beast::error_code ec;
-  const size_t n = c.stream.socket().read_some(c.buffer.prepare(max), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) return {{}, 0};
-  if (!ec) c.buffer.commit(n);
-  return {ec, n};
-}
 
 // Writes `buffers` whole: first straight to the socket (a response that fits the socket's send
 // buffer, nearly all of them, goes out in one sendmsg with no timer, operation or handler hop),
@@ -629,12 +618,6 @@ awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> c) {
   for (;;) {
     if (stopping) co_return;
     // Wait for the first byte of the next request under the idle timeout...
-    if (c->buffer.size() == 0) {
-      // Most often the next request is already there (a keep-alive client sends it as soon as
-      // it has the answer): take it without arming the idle timer.
-      auto [tec, tn] = TryRead(*c, 16 * 1024);
-      if (tec) co_return;
-    }
     if (c->buffer.size() == 0) {
       c->stream.expires_after(options.idle_timeout);
       auto [ec, n] = co_await c->stream.async_read_some(c->buffer.prepare(16 * 1024), kAsTuple);
