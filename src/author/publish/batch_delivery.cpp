@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "core/crypto/sha256.h"
@@ -174,7 +175,13 @@ bool BatchDelivery::UploadMissing(std::vector<BatchEntry*>& open,
   std::vector<std::thread> threads;
   for (IngestChannel* extra : lanes_) {
     if (threads.size() + 1 >= uploads.size()) break;
-    threads.emplace_back([&lane, extra] { lane(*extra); });
+    try {
+      threads.emplace_back([&lane, extra] { lane(*extra); });
+    } catch (const std::system_error& e) {
+      // No thread to be had: the lanes already running carry the batch.
+      log::Warn("publish_lane_not_started", {{"error", e.what()}});
+      break;
+    }
   }
   lane(channel_);
   for (auto& t : threads) t.join();
