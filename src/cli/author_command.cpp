@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
 
 #include "author/author_service.h"
@@ -136,35 +137,19 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       exit_code = ctx.Fail(config.status());
       return;
     }
-    auto port = config->GetInt("port", 8481);
-    auto agents = config->GetInt("agents", 4);
-    auto lanes = config->GetInt("upload_lanes", 4);
+    auto port = config->GetInt("port", 8481, 0, 65535);
+    auto agents = config->GetInt("agents", 4, 1, 64);
+    auto lanes = config->GetInt("upload_lanes", 4, 1, 16);
     auto access_log = config->GetBool("access_log", true);
-    auto lease_ms = config->GetInt("publish_lease_ms", 60000);
-    auto backoff_ms = config->GetInt("publish_backoff_ms", 10000);
+    constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
+    auto lease_ms = config->GetInt("publish_lease_ms", 60000, 1000, kNoMax);
+    auto backoff_ms = config->GetInt("publish_backoff_ms", 10000, 100, kNoMax);
     for (const Status& st : {port.status(), agents.status(), lanes.status(), access_log.status(),
                              lease_ms.status(), backoff_ms.status()}) {
       if (!st.ok()) {
         exit_code = ctx.Fail(st);
         return;
       }
-    }
-    if (*port < 0 || *port > 65535) {
-      exit_code = ctx.Fail(InvalidArgument("port must be 0 to 65535"));
-      return;
-    }
-    if (*lease_ms < 1000 || *backoff_ms < 100) {
-      exit_code = ctx.Fail(
-          InvalidArgument("publish_lease_ms must be at least 1000 and publish_backoff_ms 100"));
-      return;
-    }
-    if (*agents < 1 || *agents > 64) {
-      exit_code = ctx.Fail(InvalidArgument("agents must be 1 to 64"));
-      return;
-    }
-    if (*lanes < 1 || *lanes > 16) {
-      exit_code = ctx.Fail(InvalidArgument("upload_lanes must be 1 to 16"));
-      return;
     }
     if (Status st = OpenServiceLog(config->GetString("log_file")); !st.ok()) {
       exit_code = ctx.Fail(st);

@@ -45,17 +45,13 @@ void AddServePortal(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       exit_code = ctx.Fail(config.status());
       return;
     }
-    auto port = config->GetInt("port", 8482);
+    auto port = config->GetInt("port", 8482, 0, 65535);
     auto access_log = config->GetBool("access_log", true);
     for (const Status& st : {port.status(), access_log.status()}) {
       if (!st.ok()) {
         exit_code = ctx.Fail(st);
         return;
       }
-    }
-    if (*port < 0 || *port > 65535) {
-      exit_code = ctx.Fail(InvalidArgument("port must be 0 to 65535"));
-      return;
     }
     std::string ims_url = config->GetString("ims_url");
     if (ims_url.empty()) {

@@ -76,24 +76,16 @@ void AddServeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       exit_code = ctx.Fail(config.status());
       return;
     }
-    auto port = config->GetInt("port", 8480);
+    auto port = config->GetInt("port", 8480, 0, 65535);
     auto lifetime = config->GetInt("token_lifetime", 86400);
     auto access_log = config->GetBool("access_log", true);
-    auto io_threads = config->GetInt("io_threads", 0);
+    auto io_threads = config->GetInt("io_threads", 0, 0, 256);  // 0: one per core
     for (const Status& st :
          {port.status(), lifetime.status(), access_log.status(), io_threads.status()}) {
       if (!st.ok()) {
         exit_code = ctx.Fail(st);
         return;
       }
-    }
-    if (*port < 0 || *port > 65535) {
-      exit_code = ctx.Fail(InvalidArgument("port must be 0 to 65535"));
-      return;
-    }
-    if (*io_threads < 0 || *io_threads > 256) {
-      exit_code = ctx.Fail(InvalidArgument("io_threads must be 0 (one per core) to 256"));
-      return;
     }
     if (Status st = OpenServiceLog(config->GetString("log_file")); !st.ok()) {
       exit_code = ctx.Fail(st);

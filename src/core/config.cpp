@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -83,6 +84,16 @@ StatusOr<int64_t> Config::GetInt(std::string_view key, int64_t fallback) const {
     return InvalidArgument("setting '" + std::string(key) + "' must be an integer");
   }
   return out;
+}
+
+StatusOr<int64_t> Config::GetInt(std::string_view key, int64_t fallback, int64_t min,
+                                 int64_t max) const {
+  PORTICO_ASSIGN_OR_RETURN(int64_t v, GetInt(key, fallback));
+  if (v >= min && v <= max) return v;
+  std::string range = max == std::numeric_limits<int64_t>::max()
+                          ? "at least " + std::to_string(min)
+                          : std::to_string(min) + " to " + std::to_string(max);
+  return InvalidArgument("setting '" + std::string(key) + "' must be " + range);
 }
 
 StatusOr<bool> Config::GetBool(std::string_view key, bool fallback) const {

@@ -27,6 +27,8 @@ class Config {
   std::string GetString(std::string_view key, std::string_view fallback = "") const;
   // Fails with kInvalidArgument naming the key when the value is not an integer in range.
   StatusOr<int64_t> GetInt(std::string_view key, int64_t fallback) const;
+  // The same, and fails naming the key and the range when the value is outside [min, max].
+  StatusOr<int64_t> GetInt(std::string_view key, int64_t fallback, int64_t min, int64_t max) const;
   StatusOr<bool> GetBool(std::string_view key, bool fallback) const;
 
   void Set(std::string key, std::string value) { values_[std::move(key)] = std::move(value); }

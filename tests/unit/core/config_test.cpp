@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 
 namespace portico {
 namespace {
@@ -31,6 +32,21 @@ TEST(ConfigTest, BadValuesNameTheKey) {
   EXPECT_NE(c->GetInt("port", 0).status().message().find("port"), std::string::npos);
   EXPECT_FALSE(c->GetBool("tls", false).ok());
   EXPECT_FALSE(Config::Load("/nonexistent/portico.json", {}).ok());
+}
+
+TEST(ConfigTest, RangedIntegersNameTheKeyAndTheRange) {
+  auto c =
+      Config::Load("", {{"port", "70000"}, {"agents", "0"}, {"lease", "999"}, {"lanes", "16"}});
+  ASSERT_TRUE(c.ok());
+  auto port = c->GetInt("port", 1, 0, 65535);
+  ASSERT_FALSE(port.ok());
+  EXPECT_EQ(port.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(port.status().message(), "setting 'port' must be 0 to 65535");
+  EXPECT_EQ(c->GetInt("agents", 4, 1, 64).status().message(), "setting 'agents' must be 1 to 64");
+  EXPECT_EQ(c->GetInt("lease", 1000, 1000, std::numeric_limits<int64_t>::max()).status().message(),
+            "setting 'lease' must be at least 1000");
+  EXPECT_EQ(*c->GetInt("lanes", 4, 1, 16), 16);   // the bounds are inclusive
+  EXPECT_EQ(*c->GetInt("missing", 7, 1, 16), 7);  // an absent key gives the fallback
 }
 
 }  // namespace
