@@ -47,8 +47,8 @@ inline constexpr std::string_view kItemJobKind = "publish_item";
 struct PublishOptions {
   int max_attempts = 5;   // claims before an item parks
   int batch_items = 100;  // items a worker takes at once (1..1000)
-  int upload_lanes =
-      4;  // blobs of a batch one worker uploads at once, each on its own connection (1..16)
+  // Blobs of a batch one worker uploads at once, each on its own connection (1..16).
+  int upload_lanes = 4;
   std::chrono::milliseconds lease{std::chrono::seconds(60)};
   std::chrono::milliseconds idle_poll{std::chrono::milliseconds(200)};
   store::JobQueueOptions queue;  // backoff of failed items

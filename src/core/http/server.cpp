@@ -86,23 +86,18 @@ struct Connection {
 // then the rest, if any, asynchronously under the write timeout.
 awaitable<bool> WriteAll(Connection& c, std::array<asio::const_buffer, 2> buffers,
                          std::chrono::milliseconds timeout) {
-  const size_t total = buffers[0].size() + buffers[1].size();
-  size_t done = 0;
-  for (;;) {
+  while (asio::buffer_size(buffers) > 0) {
     beast::error_code ec;
-    const size_t n = c.stream.socket().write_some(buffers, ec);
+    size_t sent = c.stream.socket().write_some(buffers, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) break;
     if (ec) co_return false;
-    done += n;
-    if (done == total) co_return true;
-    // Drop what went out from the front of the pair.
-    size_t skip = n;
-    for (auto& b : buffers) {
-      const size_t k = std::min(skip, b.size());
+    for (auto& b : buffers) {  // drop what went out from the front of the pair
+      const size_t k = std::min(sent, b.size());
       b += k;
-      skip -= k;
+      sent -= k;
     }
   }
+  if (asio::buffer_size(buffers) == 0) co_return true;
   c.stream.expires_after(timeout);
   auto [ec, n] = co_await asio::async_write(c.stream, buffers, kAsTuple);
   co_return !ec;
