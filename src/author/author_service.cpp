@@ -99,6 +99,7 @@ StatusOr<std::unique_ptr<AuthorService>> AuthorService::Start(const AuthorOption
                        *p.db, *p.publish_source, *p.publish_source, p.ims->tokens(), *p.blobs,
                        publish::HttpIngestChannelFactory(),
                        publish::PublishOptions{.upload_lanes = o.upload_lanes,
+                                               .agent_workers = o.agent_workers,
                                                .lease = o.publish_lease,
                                                .queue = {.backoff_base = o.publish_backoff},
                                                .clock = &clock}));

@@ -28,7 +28,8 @@ struct AuthorOptions {
   bool access_log = true;
   uint64_t max_upload_bytes = 1ull << 40;  // 1 TiB
   int agent_count = 4;
-  int upload_lanes = 4;  // blobs one agent uploads at once (PublishOptions::upload_lanes)
+  int upload_lanes = 4;   // blobs one agent uploads at once (PublishOptions::upload_lanes)
+  int agent_workers = 2;  // batches one agent delivers at once (PublishOptions::agent_workers)
   // How long a publish worker holds its items without a heartbeat (a crashed worker's items are
   // taken again after this), and the first retry delay of a failed item (doubling, capped at 1 h).
   std::chrono::milliseconds publish_lease{std::chrono::seconds(60)};

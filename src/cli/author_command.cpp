@@ -131,6 +131,7 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
                                 {"access_log", "true"},
                                 {"agents", "4"},
                                 {"upload_lanes", "4"},
+                                {"agent_workers", "2"},
                                 {"publish_lease_ms", "60000"},
                                 {"publish_backoff_ms", "10000"}});
     if (!config.ok()) {
@@ -140,12 +141,13 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     auto port = config->GetInt("port", 8481, 0, 65535);
     auto agents = config->GetInt("agents", 4, 1, 64);
     auto lanes = config->GetInt("upload_lanes", 4, 1, 16);
+    auto agent_workers = config->GetInt("agent_workers", 2, 1, 8);
     auto access_log = config->GetBool("access_log", true);
     constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
     auto lease_ms = config->GetInt("publish_lease_ms", 60000, 1000, kNoMax);
     auto backoff_ms = config->GetInt("publish_backoff_ms", 10000, 100, kNoMax);
-    for (const Status& st : {port.status(), agents.status(), lanes.status(), access_log.status(),
-                             lease_ms.status(), backoff_ms.status()}) {
+    for (const Status& st : {port.status(), agents.status(), lanes.status(), agent_workers.status(),
+                             access_log.status(), lease_ms.status(), backoff_ms.status()}) {
       if (!st.ok()) {
         exit_code = ctx.Fail(st);
         return;
@@ -166,6 +168,7 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     o.access_log = *access_log;
     o.agent_count = static_cast<int>(*agents);
     o.upload_lanes = static_cast<int>(*lanes);
+    o.agent_workers = static_cast<int>(*agent_workers);
     o.publish_lease = std::chrono::milliseconds(*lease_ms);
     o.publish_backoff = std::chrono::milliseconds(*backoff_ms);
     auto svc = author::AuthorService::Start(o);

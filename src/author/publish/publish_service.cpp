@@ -78,6 +78,9 @@ StatusOr<std::unique_ptr<PublishService>> PublishService::Create(
   if (options.upload_lanes < 1 || options.upload_lanes > 16) {
     return InvalidArgument("upload_lanes must be 1 to 16");
   }
+  if (options.agent_workers < 1 || options.agent_workers > 8) {
+    return InvalidArgument("agent_workers must be 1 to 8");
+  }
   if (options.lease.count() < 3) return InvalidArgument("the lease is too short");
   std::unique_ptr<PublishService> svc(
       new PublishService(db, source, target, tokens, blobs, std::move(channels), options));
@@ -365,18 +368,23 @@ StatusOr<int> PublishService::RunSchedulerOnce() {
   return started;
 }
 
-PublishService::AgentState& PublishService::Agent(const std::string& name) {
+PublishService::AgentState& PublishService::Agent(const std::string& agent, int worker) {
   std::lock_guard lock(agents_mu_);
-  auto& slot = agents_[name];
+  auto& slot = agents_[{agent, worker}];
   if (!slot) {
     slot = std::make_unique<AgentState>();
-    slot->worker_id = options_.worker_prefix + ":" + name;
+    // Each worker owns its claims under its own id (a lease is never heartbeated by a sibling).
+    slot->worker_id = options_.worker_prefix + ":" + agent;
+    if (worker > 0) slot->worker_id += "#" + std::to_string(worker);
   }
   return *slot;
 }
 
-StatusOr<int> PublishService::RunAgentOnce(const std::string& agent) {
-  AgentState& a = Agent(agent);
+StatusOr<int> PublishService::RunAgentOnce(const std::string& agent, int worker) {
+  if (worker < 0 || worker >= options_.agent_workers) {
+    return InvalidArgument("worker must be 0 to " + std::to_string(options_.agent_workers - 1));
+  }
+  AgentState& a = Agent(agent, worker);
   store::ClaimOptions co;
   co.worker_id = a.worker_id;
   co.queue = agent;
@@ -466,18 +474,21 @@ void PublishService::SchedulerLoop() {
     if (target.ok()) {
       std::lock_guard lock(run_mu_);
       for (const auto& agent : target->agents) {
-        if (stopping_ || workers_.count(agent)) continue;
-        workers_[agent] = std::thread([this, agent] { WorkerLoop(agent); });
+        for (int w = 0; w < options_.agent_workers; ++w) {
+          if (stopping_ || workers_.count({agent, w})) continue;
+          workers_[{agent, w}] = std::thread([this, agent, w] { WorkerLoop(agent, w); });
+        }
       }
     }
   } while (Sleep(std::chrono::milliseconds(500)));
 }
 
-void PublishService::WorkerLoop(std::string agent) {
+void PublishService::WorkerLoop(std::string agent, int worker) {
   while (true) {
-    auto r = RunAgentOnce(agent);
+    auto r = RunAgentOnce(agent, worker);
     if (!r.ok()) {
-      log::Warn("publish_worker_failed", {{"agent", agent}, {"error", r.status().ToString()}});
+      log::Warn("publish_worker_failed",
+                {{"agent", agent}, {"worker", worker}, {"error", r.status().ToString()}});
     }
     if (r.ok() && *r > 0) {
       std::lock_guard lock(run_mu_);
@@ -489,7 +500,7 @@ void PublishService::WorkerLoop(std::string agent) {
 }
 
 void PublishService::Stop() {
-  std::map<std::string, std::thread> workers;
+  std::map<std::pair<std::string, int>, std::thread> workers;
   {
     std::lock_guard lock(run_mu_);
     if (!running_) return;

@@ -5,7 +5,8 @@
 // agent's queue, so it has its own attempts, backoff, lease and parking, and a failing item never
 // holds up another.
 //
-// One worker per agent claims a batch of its items and runs the protocol (protocol/publish.h):
+// Workers of each agent (PublishOptions::agent_workers) claim batches of its items and run the
+// protocol (protocol/publish.h):
 // check the digests, upload only the missing blobs (heartbeating the lease while bytes flow),
 // commit one manifest whose idempotency key is derived from the batch's jobs and operations (so a
 // retried batch is applied once), then completes the jobs. A commit the portal refuses as invalid
@@ -28,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "author/publish/ingest_channel.h"
@@ -49,6 +51,9 @@ struct PublishOptions {
   int batch_items = 100;  // items a worker takes at once (1..1000)
   // Blobs of a batch one worker uploads at once, each on its own connection (1..16).
   int upload_lanes = 4;
+  // Workers per agent, each with its own batch and connections (1..8): while one waits for the
+  // portal to commit its batch, another checks and uploads the next.
+  int agent_workers = 2;
   std::chrono::milliseconds lease{std::chrono::seconds(60)};
   std::chrono::milliseconds idle_poll{std::chrono::milliseconds(200)};
   store::JobQueueOptions queue;  // backoff of failed items
@@ -109,12 +114,13 @@ class PublishService {
   // The scheduler's step: starts the requests that are due and queues items left without a job
   // by a crash. Returns how many requests started.
   StatusOr<int> RunSchedulerOnce();
-  // One worker step for `agent`: claims a batch of its due items and delivers it. Returns how
-  // many items it claimed (0 when nothing was due). Only one thread may run an agent at a time.
-  StatusOr<int> RunAgentOnce(const std::string& agent);
+  // One step of worker `worker` (0..agent_workers-1) of `agent`: claims a batch of its due items
+  // and delivers it. Returns how many items it claimed (0 when nothing was due). Only one thread
+  // may run a given worker at a time; different workers of one agent may run at once.
+  StatusOr<int> RunAgentOnce(const std::string& agent, int worker = 0);
 
-  // Starts the scheduler thread, which starts one worker thread per agent of the target as
-  // agents appear. Idempotent.
+  // Starts the scheduler thread, which starts agent_workers worker threads per agent of the
+  // target as agents appear. Idempotent.
   void Start();
   // Stops the threads (a batch in flight is abandoned; its leases expire and it is taken again).
   void Stop();
@@ -133,9 +139,9 @@ class PublishService {
   // The jobs of `items` (those without error or job), made in `session`; one id per item (0: none).
   StatusOr<std::vector<int64_t>> MakeJobs(store::SqlSession& session,
                                           const std::vector<ItemRecord>& items);
-  AgentState& Agent(const std::string& name);
+  AgentState& Agent(const std::string& agent, int worker);
   void SchedulerLoop();
-  void WorkerLoop(std::string agent);
+  void WorkerLoop(std::string agent, int worker);
   // Sleeps up to `d` unless stopping; false when stopping.
   bool Sleep(std::chrono::milliseconds d);
   // Wakes sleeping workers and the scheduler (new work).
@@ -154,7 +160,7 @@ class PublishService {
 
   std::mutex expand_mu_;
   std::mutex agents_mu_;
-  std::map<std::string, std::unique_ptr<AgentState>> agents_;
+  std::map<std::pair<std::string, int>, std::unique_ptr<AgentState>> agents_;  // per worker
 
   std::mutex run_mu_;
   std::condition_variable run_cv_;
@@ -162,7 +168,7 @@ class PublishService {
   bool stopping_ = false;
   uint64_t wake_ = 0;
   std::thread scheduler_;
-  std::map<std::string, std::thread> workers_;
+  std::map<std::pair<std::string, int>, std::thread> workers_;  // (agent, worker)
 };
 
 }  // namespace portico::author::publish

@@ -103,6 +103,11 @@ struct FakePortal {
   int max_in_flight = 0;
   int upload_gate = 0;
   std::condition_variable gate_cv;
+  // With `hold_first_commit`, the first commit waits (`first_commit_held` set) until
+  // `release_first_commit` (or 5 s); the others go through.
+  bool hold_first_commit = false;
+  bool first_commit_held = false;
+  bool release_first_commit = false;
 };
 
 class FakeChannel final : public IngestChannel {
@@ -150,7 +155,12 @@ class FakeChannel final : public IngestChannel {
   }
   StatusOr<protocol::CommitResponse> Commit(const std::string& token,
                                             const protocol::CommitRequest& r) override {
-    std::lock_guard lock(p_.mu);
+    std::unique_lock lock(p_.mu);
+    if (p_.hold_first_commit && !p_.first_commit_held) {
+      p_.first_commit_held = true;
+      p_.gate_cv.notify_all();
+      p_.gate_cv.wait_for(lock, std::chrono::seconds(5), [&] { return p_.release_first_commit; });
+    }
     ++p_.commit_calls;
     if (p_.bad_tokens.count(token)) return Unauthenticated("expired");
     if (auto it = p_.commits.find(r.idempotency_key); it != p_.commits.end()) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -46,10 +47,11 @@ class PublishServiceTest : public ::testing::Test {
   }
 
   // (Re)opens the engine on the same database, as a restarted author would.
-  void Open(int upload_lanes = 4) {
+  void Open(int upload_lanes = 4, int batch_items = 100) {
     service_.reset();
     PublishOptions o;
     o.upload_lanes = upload_lanes;
+    o.batch_items = batch_items;
     o.clock = &clock_;
     o.max_attempts = 3;
     o.queue.jitter = 0;
@@ -200,6 +202,41 @@ TEST_F(PublishServiceTest, OneLaneUploadsOneBlobAtATime) {
   PublishLanes(/*gate=*/1);
   EXPECT_EQ(portal_.max_in_flight, 1);
   EXPECT_EQ(portal_.uploads, 3);
+}
+
+TEST_F(PublishServiceTest, AnAgentsSecondWorkerDeliversWhileTheFirstWaitsForItsCommit) {
+  Open(/*upload_lanes=*/4, /*batch_items=*/2);
+  LaneFolder(4);  // five items: the folder and four assets, three batches
+  portal_.hold_first_commit = true;
+  auto req = service_->Publish({"/content/dam/lanes"}, PublishAction::kPublish, std::nullopt);
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  std::thread first([&] {
+    auto n = service_->RunAgentOnce("agent-1", 0);
+    EXPECT_TRUE(n.ok() && *n == 2);
+  });
+  {
+    std::unique_lock lock(portal_.mu);
+    ASSERT_TRUE(portal_.gate_cv.wait_for(lock, std::chrono::seconds(5),
+                                         [&] { return portal_.first_commit_held; }));
+  }
+  // Worker 1 claims the next batch and delivers it while worker 0's commit is pending.
+  auto n = service_->RunAgentOnce("agent-1", 1);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 2);
+  {
+    std::lock_guard lock(portal_.mu);
+    EXPECT_EQ(portal_.commit_calls, 1);  // worker 1's; worker 0's is still held
+    portal_.release_first_commit = true;
+  }
+  portal_.gate_cv.notify_all();
+  first.join();
+  Drain();
+  auto s = StatusOf(req->id);
+  EXPECT_TRUE(s.done);
+  EXPECT_EQ(s.totals["delivered"], 5);
+  EXPECT_EQ(portal_.uploads, 4);
+  // Workers are numbered 0..agent_workers-1 (2 by default).
+  EXPECT_EQ(service_->RunAgentOnce("agent-1", 2).status().code(), Code::kInvalidArgument);
 }
 
 TEST_F(PublishServiceTest, UnknownPathIsRefusedAndNothingIsQueued) {
