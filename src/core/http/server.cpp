@@ -463,7 +463,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
 awaitable<void> Server::Impl::Accept() {
   for (;;) {
-    auto [ec, socket] = co_await acceptor->async_accept(asio::make_strand(ioc), kAsTuple);
+    // A connection's work must never run on two threads at once: with several I/O threads its
+    // socket gets a strand; with one, the I/O thread alone already serializes it, and the strand
+    // would only add a queue and a type-erased hop to every completion.
+    asio::any_io_executor executor = options.io_threads > 1
+                                         ? asio::any_io_executor(asio::make_strand(ioc))
+                                         : asio::any_io_executor(ioc.get_executor());
+    auto [ec, socket] = co_await acceptor->async_accept(executor, kAsTuple);
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
       log::Warn("accept_failed", {{"reason", ec.message()}});
