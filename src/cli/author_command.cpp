@@ -8,6 +8,7 @@
 
 #include "author/author_service.h"
 #include "author/client/author_client.h"
+#include "author/publish/publish_service.h"
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/json.h"
@@ -140,8 +141,9 @@ void AddServeAuthor(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     }
     auto port = config->GetInt("port", 8481, 0, 65535);
     auto agents = config->GetInt("agents", 4, 1, 64);
-    auto lanes = config->GetInt("upload_lanes", 4, 1, 16);
-    auto agent_workers = config->GetInt("agent_workers", 2, 1, 8);
+    using PublishOptions = author::publish::PublishOptions;
+    auto lanes = config->GetInt("upload_lanes", 4, 1, PublishOptions::kMaxUploadLanes);
+    auto agent_workers = config->GetInt("agent_workers", 2, 1, PublishOptions::kMaxAgentWorkers);
     auto access_log = config->GetBool("access_log", true);
     constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
     auto lease_ms = config->GetInt("publish_lease_ms", 60000, 1000, kNoMax);

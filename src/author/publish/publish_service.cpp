@@ -75,11 +75,13 @@ StatusOr<std::unique_ptr<PublishService>> PublishService::Create(
   if (options.batch_items < 1 || options.batch_items > 1000) {
     return InvalidArgument("batch_items must be 1 to 1000");
   }
-  if (options.upload_lanes < 1 || options.upload_lanes > 16) {
-    return InvalidArgument("upload_lanes must be 1 to 16");
+  if (options.upload_lanes < 1 || options.upload_lanes > PublishOptions::kMaxUploadLanes) {
+    return InvalidArgument("upload_lanes must be 1 to " +
+                           std::to_string(PublishOptions::kMaxUploadLanes));
   }
-  if (options.agent_workers < 1 || options.agent_workers > 8) {
-    return InvalidArgument("agent_workers must be 1 to 8");
+  if (options.agent_workers < 1 || options.agent_workers > PublishOptions::kMaxAgentWorkers) {
+    return InvalidArgument("agent_workers must be 1 to " +
+                           std::to_string(PublishOptions::kMaxAgentWorkers));
   }
   if (options.lease.count() < 3) return InvalidArgument("the lease is too short");
   std::unique_ptr<PublishService> svc(

@@ -47,6 +47,10 @@ namespace portico::author::publish {
 inline constexpr std::string_view kItemJobKind = "publish_item";
 
 struct PublishOptions {
+  // The ranges Create accepts (the CLI checks its settings against the same).
+  static constexpr int kMaxUploadLanes = 16;
+  static constexpr int kMaxAgentWorkers = 8;
+
   int max_attempts = 5;   // claims before an item parks
   int batch_items = 100;  // items a worker takes at once (1..1000)
   // Blobs of a batch one worker uploads at once, each on its own connection (1..16).

@@ -67,6 +67,8 @@ awaitable<std::invoke_result_t<F>> RunOn(asio::thread_pool& pool, F f) {
   co_return std::move(*result);
 }
 
+// A connection's work runs on its socket's executor: a strand with several I/O threads, the one
+// I/O thread otherwise (see Accept), never two threads at once.
 struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {
     buffer.reserve(64 * 1024);
@@ -78,7 +80,7 @@ struct Connection {
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
   std::string head;         // the response head being written, reused from request to request
-  bool in_request = false;  // touched only on the connection's strand
+  bool in_request = false;  // touched only on the connection's executor
 };
 
 // Writes `buffers` whole: first straight to the socket (a response that fits the socket's send
@@ -199,7 +201,7 @@ struct SpanBody {
 
 using Parser = bhttp::request_parser<SpanBody>;
 
-// Reads body bytes into `dst` on the connection's strand. Returns bytes read (0 at the end).
+// Reads body bytes into `dst` on the connection's executor. Returns bytes read (0 at the end).
 awaitable<std::pair<beast::error_code, size_t>> ReadBodySome(Connection& c, Parser& parser,
                                                              char* dst, size_t size,
                                                              std::chrono::milliseconds timeout) {
@@ -223,7 +225,7 @@ awaitable<std::pair<beast::error_code, size_t>> ReadBodySome(Connection& c, Pars
 // wait or the last bytes received) with the timeout, and either re-arms for the rest or closes the
 // socket, which fails the pending read (TimedOut() then says why). A stall of `timeout` times out,
 // as with a deadline per read; a slow but steady client never does. Used on the connection's
-// strand only; Stop() before the connection goes.
+// executor only; Stop() before the connection goes.
 class BodyWatchdog : public std::enable_shared_from_this<BodyWatchdog> {
  public:
   using Clock = std::chrono::steady_clock;
@@ -284,7 +286,7 @@ class BodyWatchdog : public std::enable_shared_from_this<BodyWatchdog> {
   bool timed_out_ = false;
 };
 
-// Reads body bytes into `dst` until it is full or the body ends, on the connection's strand: one
+// Reads body bytes into `dst` until it is full or the body ends, on the connection's executor: one
 // hop for the whole span instead of one per socket read. The stall timeout is `dog`'s. A body of
 // known length is read from the socket straight into the span (bytes already in the connection's
 // buffer first): no copy through the 64 KB read buffer, one read of whatever the socket holds up
@@ -353,7 +355,7 @@ Status BodyError(const beast::error_code& ec, uint64_t limit) {
 }
 
 // The live body reader handed to streaming handlers: each Read hops once to the connection's
-// strand and fills the caller's span there (or reaches the end of the body), so a handler reading
+// executor and fills the caller's span there (or reaches the end of the body), so a handler reading
 // 1 MiB at a time costs two thread wake-ups per MiB, not per socket read. Back-pressure stays:
 // nothing is read from the socket beyond what the handler asked for (a chunked body: and the
 // 64 KB read buffer).
@@ -369,7 +371,7 @@ class LiveBodyReader final : public BodyReader {
         timeout_(timeout),
         dog_(std::make_shared<BodyWatchdog>(c.stream.socket(), timeout)) {}
 
-  // Runs on the connection's strand (the server's request loop owns the reader).
+  // Runs on the connection's executor (the server's request loop owns the reader).
   ~LiveBodyReader() override { dog_->Stop(); }
 
   StatusOr<size_t> Read(std::span<char> buf) override {
