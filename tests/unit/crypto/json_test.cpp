@@ -1,6 +1,9 @@
 #include "core/json.h"
 
+#include <cstring>
 #include <limits>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -8,6 +11,245 @@
 
 namespace portico {
 namespace {
+
+// The reference for ParseStrictJson: nlohmann's own strict parse, through a SAX handler that
+// refuses duplicate keys and excessive depth (what ParseStrictJson used before it had its own
+// parser). Values and acceptance must match it exactly.
+class ReferenceBuilder {
+ public:
+  using Json = nlohmann::json;
+  ReferenceBuilder(Json& root, int max_depth) : root_(root), max_depth_(max_depth) {}
+  bool null() { return Put(nullptr); }
+  bool boolean(bool v) { return Put(v); }
+  bool number_integer(Json::number_integer_t v) { return Put(v); }
+  bool number_unsigned(Json::number_unsigned_t v) { return Put(v); }
+  bool number_float(Json::number_float_t v, const Json::string_t&) { return Put(v); }
+  bool string(Json::string_t& v) { return Put(std::move(v)); }
+  bool binary(Json::binary_t&) { return false; }
+  bool start_object(std::size_t) { return Open(Json::object()); }
+  bool start_array(std::size_t) { return Open(Json::array()); }
+  bool end_object() { return Close(); }
+  bool end_array() { return Close(); }
+  bool key(Json::string_t& key) {
+    Json& object = *stack_.back();
+    if (object.contains(key)) return false;
+    pending_ = &object[key];
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const Json::exception&) { return false; }
+
+ private:
+  bool Put(Json value) {
+    last_ = Place(std::move(value));
+    return true;
+  }
+  Json* Place(Json value) {
+    if (stack_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    Json& parent = *stack_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+      return &parent.back();
+    }
+    *pending_ = std::move(value);
+    return pending_;
+  }
+  bool Open(Json container) {
+    if (static_cast<int>(stack_.size()) >= max_depth_) return false;
+    stack_.push_back(Place(std::move(container)));
+    return true;
+  }
+  bool Close() {
+    stack_.pop_back();
+    return true;
+  }
+  Json& root_;
+  const int max_depth_;
+  std::vector<Json*> stack_;
+  Json* pending_ = nullptr;
+  Json* last_ = nullptr;
+};
+
+std::optional<nlohmann::json> ReferenceParse(std::string_view text, int max_depth) {
+  nlohmann::json root;
+  ReferenceBuilder builder(root, max_depth);
+  if (!nlohmann::json::sax_parse(text.begin(), text.end(), &builder,
+                                 nlohmann::json::input_format_t::json, true, false)) {
+    return std::nullopt;
+  }
+  return root;
+}
+
+// Equal values of equal types all the way down (nlohmann's == calls 1 and 1u and 1.0 equal).
+bool Same(const nlohmann::json& a, const nlohmann::json& b) {
+  if (a.type() != b.type()) return false;
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
+      if (ia.key() != ib.key() || !Same(*ia, *ib)) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!Same(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  if (a.is_number_float()) {
+    const double x = a.get<double>(), y = b.get<double>();
+    return std::memcmp(&x, &y, sizeof x) == 0;  // -0.0 and 0.0 differ
+  }
+  return a == b;
+}
+
+std::string Hex(std::string_view s) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+void ExpectSameAsReference(std::string_view text, int max_depth = 8) {
+  auto ours = ParseStrictJson(text, {.max_bytes = 1 << 20, .max_depth = max_depth});
+  auto ref = ReferenceParse(text, max_depth);
+  ASSERT_EQ(ours.ok(), ref.has_value())
+      << "hex " << Hex(text) << ": " << (ours.ok() ? "accepted" : ours.status().ToString());
+  if (ours.ok()) {
+    EXPECT_TRUE(Same(*ours, *ref))
+        << "hex " << Hex(text) << ": " << ours->dump() << " vs " << ref->dump();
+  } else {
+    EXPECT_EQ(ours.status().code(), Code::kInvalidArgument);
+  }
+}
+
+TEST(ParseStrictJsonTest, MatchesNlohmannOnEdgeCases) {
+  for (const char* text : {"0",
+                           "-0",
+                           "1",
+                           "-1",
+                           "0.0",
+                           "-0.0",
+                           "1e5",
+                           "1E+5",
+                           "1e-5",
+                           "1.5e300",
+                           "1e400",
+                           "-1e400",
+                           "1e-400",
+                           "01",
+                           "-",
+                           "1.",
+                           ".5",
+                           "+1",
+                           "1e",
+                           "1e+",
+                           "--1",
+                           "0x10",
+                           "18446744073709551615",
+                           "18446744073709551616",
+                           "-9223372036854775808",
+                           "-9223372036854775809",
+                           "9223372036854775807",
+                           "9223372036854775808",
+                           "123456789012345678901234567890",
+                           "\"\\u0000\"",
+                           "\"\\ud83d\\ude00\"",
+                           "\"\\ud83d\"",
+                           "\"\\ude00\"",
+                           "\"\\ud83d\\u0041\"",
+                           "\"\\uD83D\\uDE00\"",
+                           "\"\\u00e9\"",
+                           "\"\\x41\"",
+                           "\"\\u12\"",
+                           "\"\\u12g4\"",
+                           "\"\xc3\xa9\"",
+                           "\"\xc0\xaf\"",
+                           "\"\xe0\x80\xaf\"",
+                           "\"\xed\xa0\x80\"",
+                           "\"\xf4\x90\x80\x80\"",
+                           "\"\xf0\x9f\x98\x80\"",
+                           "\"\xf5\x80\x80\x80\"",
+                           "\"\x80\"",
+                           "\"\xc3\"",
+                           "\"a\tb\"",
+                           "\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"",
+                           "\xef\xbb\xbf{}",
+                           "\xef\xbb{}",
+                           " \r\n\t[ 1 , 2 ]\n",
+                           "[1 2]",
+                           "{\"a\" 1}",
+                           "{\"a\":}",
+                           "{,}",
+                           "[,]",
+                           "{\"a\":1,}",
+                           "[1,]",
+                           "true",
+                           "truex",
+                           "nul",
+                           "null",
+                           "false ",
+                           "[true,false,null]",
+                           "{\"\":0}",
+                           "{\"a\":{\"a\":{\"a\":[]}}}",
+                           "\"unterminated",
+                           "[",
+                           "]",
+                           "{}",
+                           "[]",
+                           "[[[[[[[[[]]]]]]]]]",
+                           "[[[[[[[[[[]]]]]]]]]]"}) {
+    SCOPED_TRACE(text);
+    ExpectSameAsReference(text);
+  }
+}
+
+TEST(ParseStrictJsonTest, MatchesNlohmannOnMutatedDocuments) {
+  // Documents like the ones parsed on hot paths, mutated at random (fixed seed): every variant
+  // must be accepted or refused exactly as the reference does, with the same value.
+  const std::vector<std::string> seeds = {
+      R"({"exp":1764000000,"iss":"5C1D59E69EA3DA2C45744A0C@PorticoOrg","sub":"61FCCE0A3EEAE6436A4F9B24@techacct.portico","aud":"http://127.0.0.1:39645/c/946ed097dece750d0d4430c3003b1ced","http://127.0.0.1:39645/s/ent_portal_sdk":true,"jti":"a1b2c3","iat":1763990000})",
+      R"({"alg":"RS256","typ":"JWT","kid":"abc"})",
+      R"([{"path":"/content/dam/a b/\u00e9t\u00e9.jpg","sha256":"00ff","size":204800,"ratio":-1.5e-3,"tags":["x","y"],"n":null,"ok":false}])",
+      R"({"a":[1,-2,3.25,1e10,0,-0,18446744073709551615,-9223372036854775808],"s":"\ud83d\ude00 \" \\ \/ \b\f\n\r\t"})",
+      "\"\xe2\x82\xac \xf0\x9f\x98\x80 \xc3\xa9\""};
+  const std::string alphabet =
+      "{}[]:,\"\\ -+.eE0123456789abcdefnulltrue\x80\xbf\xc3\xed\xf0\xff\x01";
+  std::mt19937 rng(20261125);
+  int accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text = seeds[rng() % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const size_t at = rng() % text.size();
+      switch (rng() % 4) {
+        case 0:
+          text[at] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        case 2:
+          text.erase(at, 1 + rng() % 3);
+          break;
+        default: {
+          const size_t from = rng() % text.size();
+          text.insert(at, text.substr(from, 1 + rng() % 8));
+        }
+      }
+    }
+    ExpectSameAsReference(text);
+    if (HasFailure()) return;  // one input printed is enough
+    accepted += ReferenceParse(text, 8).has_value();
+  }
+  EXPECT_GT(accepted, 1000);  // the mutations leave plenty of valid documents to compare
+}
 
 TEST(ParseStrictJsonTest, AcceptsOrdinaryJson) {
   auto parsed = ParseStrictJson(
