@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 namespace portico::log {
 namespace {
@@ -32,6 +35,49 @@ TEST(LogTest, WritesOneJsonLineWithContextAndRedactsSecrets) {
   EXPECT_EQ(line.find("s3cr3t"), std::string::npos);
   EXPECT_EQ(line.find("Bearer abc"), std::string::npos);
   EXPECT_EQ(j["nested"]["count"], 2);
+  std::filesystem::remove(path);
+}
+
+std::vector<std::string> Lines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Access-log lines (WritePrebuilt at info) are gathered and written together; they must still
+// reach the file on their own, soon, whole and in order, and a warning must carry the lines
+// before it to the file when it is written.
+TEST(LogTest, GatheredLinesReachTheFileInOrder) {
+  auto path =
+      std::filesystem::temp_directory_path() / ("log-g-" + std::to_string(getpid()) + ".jsonl");
+  ASSERT_TRUE(OpenFile(path).ok());
+  for (int i = 0; i < 3; ++i)
+    WritePrebuilt(Level::kInfo, "http_request", "\"n\":" + std::to_string(i));
+  Warn("after", {{"n", 3}});
+  auto lines = Lines(path);  // the warning wrote the three gathered lines first, then itself
+  ASSERT_EQ(lines.size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(nlohmann::json::parse(lines[i])["n"], i) << lines[i];
+
+  WritePrebuilt(Level::kInfo, "http_request", "\"n\":4");  // nothing else follows it
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (Lines(path).size() < 5 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  lines = Lines(path);
+  ASSERT_EQ(lines.size(), 5u) << "a gathered line never reached the file";
+  EXPECT_EQ(nlohmann::json::parse(lines[4])["n"], 4);
+
+  // Many lines at once: all of them, each a whole JSON line.
+  std::string big(200, 'x');
+  for (int i = 0; i < 500; ++i) {
+    WritePrebuilt(Level::kInfo, "http_request",
+                  "\"n\":" + std::to_string(5 + i) + ",\"pad\":\"" + big + "\"");
+  }
+  ASSERT_TRUE(OpenFile("/dev/null").ok());  // switching files writes what is gathered first
+  lines = Lines(path);
+  ASSERT_EQ(lines.size(), 505u);
+  for (int i = 0; i < 505; ++i) EXPECT_EQ(nlohmann::json::parse(lines[i])["n"], i);
   std::filesystem::remove(path);
 }
 
