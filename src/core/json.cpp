@@ -1,5 +1,7 @@
 #include "core/json.h"
 
+#include "core/byte_scan.h"
+
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -23,6 +25,18 @@ constexpr std::array<uint8_t, 256> MakeByteClasses() {
   return classes;
 }
 constexpr std::array<uint8_t, 256> kByteClasses = MakeByteClasses();
+
+// The first byte at or after `p` that a JSON string cannot hold as is (a control character, a
+// quote, a backslash, or the start of a multi-byte UTF-8 sequence).
+const char* SkipPlainJson(const char* p, const char* end) {
+  using namespace bytescan;
+  return SkipPlain(
+      p, end,
+      [](uint64_t w) {
+        return AnyHigh(w) | AnyBelow(w, 0x20) | AnyEqual(w, '"') | AnyEqual(w, '\\');
+      },
+      [](unsigned char c) { return kByteClasses[c] != kPlain; });
+}
 
 // Key names are document structure, not values, so they may appear in messages; they are still
 // clipped and reduced to printable ASCII because the document may be hostile.
@@ -291,7 +305,7 @@ class StrictParser {
     ++p_;
     for (;;) {
       const char* run = p_;
-      while (p_ != end_ && kByteClasses[static_cast<unsigned char>(*p_)] == kPlain) ++p_;
+      p_ = SkipPlainJson(p_, end_);
       out.append(run, p_);
       if (p_ == end_) return SyntaxError();
       const auto c = static_cast<unsigned char>(*p_);
@@ -449,8 +463,8 @@ void AppendJsonQuoted(std::string& out, std::string_view s) {
   out += '"';
   size_t i = 0;
   while (i < s.size()) {
-    size_t run = i;
-    while (run < s.size() && kByteClasses[static_cast<unsigned char>(s[run])] == kPlain) ++run;
+    const size_t run =
+        static_cast<size_t>(SkipPlainJson(s.data() + i, s.data() + s.size()) - s.data());
     out.append(s.data() + i, run - i);
     i = run;
     if (i == s.size()) break;

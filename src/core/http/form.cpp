@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/byte_scan.h"
+
 namespace portico::http {
 namespace {
 
@@ -40,21 +42,37 @@ bool ValidUtf8(std::string_view s) {
 
 StatusOr<std::string> DecodeComponent(std::string_view in) {
   // Written through a pointer into a buffer sized once (a token request's form carries an
-  // assertion of about 1 KB); the NUL and UTF-8 checks run only when such a byte was decoded.
+  // assertion of about 1 KB, with nothing to decode): runs without '%', '+', NUL or bytes >= 0x80
+  // are found eight bytes at a time and copied whole; the NUL and UTF-8 checks run only when such
+  // a byte was decoded.
   std::string out(in.size(), '\0');
   char* o = out.data();
   bool unusual = false;  // a NUL or a byte >= 0x80 was decoded
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
+  const char* p = in.data();
+  const char* const end = p + in.size();
+  for (;;) {
+    using namespace bytescan;
+    const char* run = p;
+    p = SkipPlain(
+        p, end,
+        [](uint64_t w) {
+          return AnyHigh(w) | AnyBelow(w, 1) | AnyEqual(w, '%') | AnyEqual(w, '+');
+        },
+        [](unsigned char c) { return c == '%' || c == '+' || c == 0 || c >= 0x80; });
+    std::memcpy(o, run, static_cast<size_t>(p - run));
+    o += p - run;
+    if (p == end) break;
+    char c = *p;
     if (c == '+') {
       c = ' ';
     } else if (c == '%') {
-      if (i + 2 >= in.size()) return InvalidArgument("malformed percent escape in form body");
-      int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
+      if (end - p < 3) return InvalidArgument("malformed percent escape in form body");
+      int hi = HexValue(p[1]), lo = HexValue(p[2]);
       if (hi < 0 || lo < 0) return InvalidArgument("malformed percent escape in form body");
       c = static_cast<char>(hi * 16 + lo);
-      i += 2;
+      p += 2;
     }
+    ++p;
     unusual |= c == '\0' || static_cast<unsigned char>(c) >= 0x80;
     *o++ = c;
   }
