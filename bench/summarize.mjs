@@ -33,6 +33,7 @@ function series(prefix) {
   const rates = pick((r) => r.rate);
   return {
     n: list.length,
+    labels: pick((r) => r.label),
     dropped: invalidRuns,
     rates,
     median: median(rates),
@@ -59,12 +60,20 @@ function pairRatios(a, b) {
   const r = a.rates.slice(0, n).map((x, i) => x / b.rates[i]).filter((x) => Number.isFinite(x));
   return { median: a.median / b.median, min: Math.min(...r), max: Math.max(...r) };
 }
+// The limit measured right after each Portico JWT run (limits/<run>.json), when there is one for
+// every run: each run's ratio against its own limit. Otherwise the limit of the start.
+const runLimits = s.portico_jwt
+  ? s.portico_jwt.labels.map((l) => (existsSync(`${dir}/limits/${l}.json`) ? read(`limits/${l}.json`).exchanges_per_s : null))
+  : [];
+const perRun = runLimits.length && runLimits.every((x) => x) ? s.portico_jwt.rates.map((r, i) => r / runLimits[i]) : null;
 const ratios = {
-  jwt_vs_crypto: s.portico_jwt && {
-    median: s.portico_jwt.median / crypto.exchanges_per_s,
-    min: s.portico_jwt.min / crypto.exchanges_per_s,
-    max: s.portico_jwt.max / crypto.exchanges_per_s,
-  },
+  jwt_vs_crypto: s.portico_jwt && (perRun
+    ? { median: median(perRun), min: Math.min(...perRun), max: Math.max(...perRun), per_run: perRun, limits: runLimits }
+    : {
+      median: s.portico_jwt.median / crypto.exchanges_per_s,
+      min: s.portico_jwt.min / crypto.exchanges_per_s,
+      max: s.portico_jwt.max / crypto.exchanges_per_s,
+    }),
   jwt_vs_peer: pairRatios(s.portico_jwt, s.peer_jwt),
   cc_vs_peer: pairRatios(s.portico_cc, s.peer_cc),
 };
@@ -101,6 +110,14 @@ const rateCell = (o) => (o ? `${fmt(o.median)} (${fmt(o.min)}–${fmt(o.max)})` 
 L.push(`Machine: ${machine.nproc} cores, ${machine.cpu_model}; ${machine.date_utc}; OpenSSL ${machine.openssl.replace(/^OpenSSL /, '')}; node ${machine.node}; oidc-provider ${machine.oidc_provider}; ${machine.wrk}; portico ${machine.portico_commit} (${machine.build_type}).`);
 L.push('');
 L.push(`Crypto limit on core 0: RSA-2048 verify ${fmt(crypto.rsa2048_verify_per_s)}/s, ECDSA P-256 sign ${fmt(crypto.ecdsa_p256_sign_per_s)}/s → **${fmt(crypto.exchanges_per_s)} exchanges/s**.`);
+if (perRun) {
+  L.push('');
+  L.push(`Measured again after each Portico JWT run: ${runLimits.map((x) => fmt(x)).join(' / ')} exchanges/s; each run's ratio is taken against its own (${perRun.map(pct).join(' / ')}).`);
+}
+if (existsSync(`${dir}/ledger-left-memory.txt`)) {
+  L.push('');
+  L.push(`**Note:** the replay ledger passed its memory bound at ${readFileSync(`${dir}/ledger-left-memory.txt`, 'utf8').trim()}; runs after that checked every jti in the database and are not comparable.`);
+}
 L.push('');
 const nRuns = Math.max(...Object.values(s).filter(Boolean).map((o) => o.n + o.dropped.length));
 L.push(`Pinned (server on core 0, wrk -t1 -c16 on core 1), median of ${nRuns} interleaved 15 s runs (min–max):`);
