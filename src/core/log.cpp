@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -150,17 +151,34 @@ void Redact(nlohmann::json& j) {
   }
 }
 
+// "2026-11-25T08:01:30.123Z". The date and time of the second are formatted once per second per
+// thread (gmtime_r and snprintf were a fifth of an access-log line's cost); the milliseconds every
+// time.
 std::string Timestamp() {
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  const auto ms_since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  const int64_t secs = ms_since_epoch / 1000 - (ms_since_epoch % 1000 < 0 ? 1 : 0);
+  const int ms = static_cast<int>(ms_since_epoch - secs * 1000);
+  thread_local int64_t cached_secs = -1;
+  thread_local char prefix[48] = {};  // up to and including the '.'
+  thread_local size_t prefix_size = 0;
+  if (secs != cached_secs) {
+    const auto t = static_cast<time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    const int n =
+        std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    prefix_size = n > 0 ? std::min(static_cast<size_t>(n), sizeof prefix - 1) : 0;
+    cached_secs = secs;
+  }
+  std::string out(prefix, prefix_size);
+  out += static_cast<char>('0' + ms / 100);
+  out += static_cast<char>('0' + ms / 10 % 10);
+  out += static_cast<char>('0' + ms % 10);
+  out += 'Z';
+  return out;
 }
 
 }  // namespace

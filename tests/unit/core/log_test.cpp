@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -35,6 +37,16 @@ TEST(LogTest, WritesOneJsonLineWithContextAndRedactsSecrets) {
   EXPECT_EQ(line.find("s3cr3t"), std::string::npos);
   EXPECT_EQ(line.find("Bearer abc"), std::string::npos);
   EXPECT_EQ(j["nested"]["count"], 2);
+  // An ISO 8601 UTC time with milliseconds, of today (the date part is cached per second).
+  const std::string ts = j["ts"];
+  EXPECT_TRUE(std::regex_match(ts, std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)")))
+      << ts;
+  char today[16];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(today, sizeof today, "%Y-%m-%d", &tm);
+  EXPECT_EQ(ts.substr(0, 10), today) << ts;
   std::filesystem::remove(path);
 }
 
