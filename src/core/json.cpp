@@ -135,15 +135,34 @@ class StrictParser {
     return true;
   }
 
+  // At `close` (consumed): true with *closed set. At a comma (consumed, with the space after it):
+  // true. Anything else is a syntax error.
+  bool CloseOrComma(char close, bool* closed) {
+    SkipSpace();
+    *closed = p_ != end_ && *p_ == close;
+    if (*closed) {
+      ++p_;
+      return true;
+    }
+    if (p_ == end_ || *p_ != ',') return SyntaxError();
+    ++p_;
+    SkipSpace();
+    return true;
+  }
+
+  // Just after an opening bracket: consumes `close` if the container is empty.
+  bool Empty(char close) {
+    if (p_ == end_ || *p_ != close) return false;
+    ++p_;
+    return true;
+  }
+
   bool Object(Json& out, int depth) {
     if (!Enter(depth)) return false;
     out = Json::object();
     auto& members = out.get_ref<Json::object_t&>();
-    if (p_ != end_ && *p_ == '}') {
-      ++p_;
-      return true;
-    }
-    for (;;) {
+    if (Empty('}')) return true;
+    for (bool closed = false; !closed;) {
       if (p_ == end_ || *p_ != '"') return SyntaxError();
       std::string key;
       if (!String(key)) return false;
@@ -156,39 +175,20 @@ class StrictParser {
         return Fail(
             InvalidArgument("invalid JSON: duplicate key '" + PrintableKey(it->first) + "'"));
       }
-      if (!Value(it->second, depth + 1)) return false;
-      SkipSpace();
-      if (p_ == end_) return SyntaxError();
-      if (*p_ == '}') {
-        ++p_;
-        return true;
-      }
-      if (*p_ != ',') return SyntaxError();
-      ++p_;
-      SkipSpace();
+      if (!Value(it->second, depth + 1) || !CloseOrComma('}', &closed)) return false;
     }
+    return true;
   }
 
   bool Array(Json& out, int depth) {
     if (!Enter(depth)) return false;
     out = Json::array();
     auto& elements = out.get_ref<Json::array_t&>();
-    if (p_ != end_ && *p_ == ']') {
-      ++p_;
-      return true;
+    if (Empty(']')) return true;
+    for (bool closed = false; !closed;) {
+      if (!Value(elements.emplace_back(), depth + 1) || !CloseOrComma(']', &closed)) return false;
     }
-    for (;;) {
-      if (!Value(elements.emplace_back(), depth + 1)) return false;
-      SkipSpace();
-      if (p_ == end_) return SyntaxError();
-      if (*p_ == ']') {
-        ++p_;
-        return true;
-      }
-      if (*p_ != ',') return SyntaxError();
-      ++p_;
-      SkipSpace();
-    }
+    return true;
   }
 
   static bool IsDigit(char c) { return c >= '0' && c <= '9'; }
