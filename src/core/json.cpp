@@ -2,6 +2,7 @@
 
 #include "core/byte_scan.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -56,7 +57,12 @@ std::string PrintableKey(std::string_view key) {
 // ~5 % of the whole exchange. The grammar and the values match nlohmann's strict parse exactly
 // (tests/unit/crypto/json_test.cpp compares the two on mutated documents): the same numbers
 // (integers as int64 when negative, uint64 otherwise, doubles beyond either; a double that
-// overflows is an error), the same UTF-8 and \u rules, a leading byte order mark skipped.
+// overflows is an error), the same UTF-8 and \u rules, a leading byte order mark skipped. One
+// difference on purpose: nlohmann ends the text at a NUL byte outside a string and ignores what
+// follows (`{}\0x` parses as `{}`), which lets bytes ride along unseen; here a NUL there is a
+// syntax error. The parser recurses, so the depth limit is capped at kMaxDepth.
+constexpr int kMaxDepth = 256;  // recursion: a few hundred bytes of stack per level
+
 class StrictParser {
  public:
   StrictParser(std::string_view text, int max_depth)
@@ -385,7 +391,7 @@ StatusOr<Json> ParseStrictJson(std::string_view text, const JsonLimits& limits) 
                            " bytes");
   }
   Json root;
-  PORTICO_RETURN_IF_ERROR(StrictParser(text, limits.max_depth).Parse(root));
+  PORTICO_RETURN_IF_ERROR(StrictParser(text, std::min(limits.max_depth, kMaxDepth)).Parse(root));
   return root;
 }
 

@@ -20,6 +20,7 @@ struct JsonLimits {
   // Texts longer than this are refused before parsing starts.
   size_t max_bytes = 1 << 20;
   // The deepest nesting of objects and arrays accepted; a scalar has depth 0, `{}` has depth 1.
+  // At most 256 whatever is asked (the parser recurses).
   int max_depth = 32;
 };
 

@@ -11,8 +11,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
-#include <memory>
 #include <mutex>
+#include <new>
+#include <system_error>
 #include <thread>
 
 #include "core/json.h"
@@ -41,7 +42,8 @@ void WriteFd(std::string_view text) {
 // and written together: by a thread at most kFlushDelay after the first of them, or at once when
 // kFlushBytes have gathered. Every other line first writes what is gathered, then itself, so the
 // order of lines is kept, and a warning or error is on disk when the call returns. What is lost on
-// kill -9 is at most the last kFlushDelay of access-log lines; a normal exit writes them.
+// kill -9 or abort() is at most the last kFlushDelay of access-log lines; a normal exit writes
+// them.
 constexpr auto kFlushDelay = std::chrono::milliseconds(10);
 constexpr size_t kFlushBytes = 16 * 1024;
 
@@ -54,7 +56,7 @@ class Gathered {
       WriteLocked();
     }
     wake_.notify_all();
-    if (thread_) thread_->join();
+    if (thread_.joinable()) thread_.join();
   }
 
   // Appends a line; called with g_mutex held.
@@ -68,7 +70,11 @@ class Gathered {
     if (text_.size() >= kFlushBytes) {
       WriteLocked();
     } else if (was_empty) {
-      if (!thread_) Start();
+      if (!thread_.joinable() && !Start()) {
+        stopping_ = true;  // no thread to write later: every line is written at once from now on
+        WriteLocked();
+        return;
+      }
       wake_.notify_one();
     }
   }
@@ -81,18 +87,28 @@ class Gathered {
   }
 
   // In a forked child (g_mutex held since the fork): the parent writes what was gathered, and the
-  // thread did not survive the fork, so its object is dropped without being joined.
+  // thread did not survive the fork. Its std::thread (an id, nothing allocated) must not be joined
+  // or detached, and the condition variable still counts it as a waiter (glibc keeps the count
+  // inside it): destroying or notifying it could wait for a thread that is not there. Fresh
+  // objects are built over both; the old ones are abandoned, never destroyed.
   void ForgetAfterFork() {
     text_.clear();
-    (void)thread_.release();
+    new (&thread_) std::thread();
+    new (&wake_) std::condition_variable();
   }
 
  private:
-  void Start() {
+  // Starts the writing thread; false if the system refuses a thread.
+  bool Start() {
     // A fork while another thread holds g_mutex would leave it locked forever in the child.
     [[maybe_unused]] static const int registered =
         pthread_atfork([] { g_mutex.lock(); }, [] { g_mutex.unlock(); }, OnForkChild);
-    thread_ = std::make_unique<std::thread>([this] { Run(); });
+    try {
+      thread_ = std::thread([this] { Run(); });
+    } catch (const std::system_error&) {
+      return false;
+    }
+    return true;
   }
   static void OnForkChild();
 
@@ -109,7 +125,7 @@ class Gathered {
   std::string text_;
   bool stopping_ = false;
   std::condition_variable wake_;
-  std::unique_ptr<std::thread> thread_;
+  std::thread thread_;
 };
 
 Gathered g_gathered;
@@ -222,8 +238,6 @@ void AppendJsonString(std::string& out, std::string_view s) {
   }
   out += '"';
 }
-
-namespace {}  // namespace
 
 void WritePrebuilt(Level level, std::string_view event, std::string_view fields_json) {
   if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;

@@ -41,7 +41,11 @@ struct Block {
   unsigned char bytes[kBlockBytes];
   size_t used = kBlockBytes;
   uint64_t generation = 0;
-  ~Block() { OPENSSL_cleanse(bytes, sizeof bytes); }
+  ~Block() {
+    OPENSSL_cleanse(bytes, sizeof bytes);
+    used = kBlockBytes;  // a (mistaken) use after this thread's exit draws afresh, never zeros
+    generation = 0;
+  }
 };
 
 void CutFromBlock(unsigned char* out, size_t n) {

@@ -59,8 +59,10 @@ StatusOr<std::string> DecodeComponent(std::string_view in) {
           return AnyHigh(w) | AnyBelow(w, 1) | AnyEqual(w, '%') | AnyEqual(w, '+');
         },
         [](unsigned char c) { return c == '%' || c == '+' || c == 0 || c >= 0x80; });
-    std::memcpy(o, run, static_cast<size_t>(p - run));
-    o += p - run;
+    if (p != run) {
+      std::memcpy(o, run, static_cast<size_t>(p - run));
+      o += p - run;
+    }
     if (p == end) break;
     char c = *p;
     if (c == '+') {

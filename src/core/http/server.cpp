@@ -626,7 +626,10 @@ awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> c) {
       // Right after an answer the client has not sent its next request yet: a read now would
       // find the socket empty (one wasted recv) and wait for the poller. Letting the other ready
       // work run first gives it the time to arrive; an idle server gets here at once anyway.
-      if (answered) co_await asio::post(c->stream.get_executor(), use_awaitable);
+      if (answered) {
+        co_await asio::post(c->stream.get_executor(), use_awaitable);
+        if (stopping) co_return;
+      }
       answered = true;
       c->stream.expires_after(options.idle_timeout);
       auto [ec, n] = co_await c->stream.async_read_some(c->buffer.prepare(16 * 1024), kAsTuple);

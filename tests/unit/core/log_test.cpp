@@ -1,8 +1,14 @@
 #include "core/log.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <regex>
@@ -90,6 +96,40 @@ TEST(LogTest, GatheredLinesReachTheFileInOrder) {
   lines = Lines(path);
   ASSERT_EQ(lines.size(), 505u);
   for (int i = 0; i < 505; ++i) EXPECT_EQ(nlohmann::json::parse(lines[i])["n"], i);
+  std::filesystem::remove(path);
+}
+
+// A child forked while the writing thread waits must log and exit normally (its copy of the
+// thread's condition variable still counts the thread that did not survive the fork).
+TEST(LogTest, AForkedChildLogsAndExits) {
+  auto path =
+      std::filesystem::temp_directory_path() / ("log-f-" + std::to_string(getpid()) + ".jsonl");
+  ASSERT_TRUE(OpenFile(path).ok());
+  WritePrebuilt(Level::kInfo, "http_request", "\"n\":1");      // starts the writing thread
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // it wrote the line and waits
+  std::fflush(nullptr);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    WritePrebuilt(Level::kInfo, "http_request", "\"n\":2");
+    Warn("child_done", {{"n", 3}});
+    std::exit(0);  // static destruction: the log stops its (new) thread
+  }
+  int status = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (waitpid(child, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!WIFEXITED(status)) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+    FAIL() << "the forked child hung on exit";
+  }
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_TRUE(OpenFile("/dev/null").ok());
+  std::vector<int> seen;
+  for (const auto& line : Lines(path)) seen.push_back(nlohmann::json::parse(line)["n"]);
+  EXPECT_EQ(seen, (std::vector<int>{1, 2, 3}));
   std::filesystem::remove(path);
 }
 

@@ -210,6 +210,33 @@ TEST(ParseStrictJsonTest, MatchesNlohmannOnEdgeCases) {
   }
 }
 
+TEST(ParseStrictJsonTest, RefusesANulOutsideStringsWhereNlohmannStopsReading) {
+  // nlohmann ends the text at a NUL outside a string and ignores the rest; that would let bytes
+  // ride along unseen (after a JWS payload, say), so here it is a syntax error: the one intended
+  // difference from the reference.
+  for (std::string_view text : {std::string_view("{}\0x", 4), std::string_view("1 \0{}", 5),
+                                std::string_view("[1]\0", 4)}) {
+    EXPECT_TRUE(ReferenceParse(text, 8).has_value());
+    auto parsed = ParseStrictJson(text);
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.status().code(), Code::kInvalidArgument);
+  }
+  // Inside a string a raw NUL is refused by both, and an escaped one is a character.
+  EXPECT_FALSE(ParseStrictJson(std::string_view("\"a\0b\"", 5)).ok());
+  auto escaped = ParseStrictJson(R"("a\u0000b")");
+  ASSERT_TRUE(escaped.ok());
+  EXPECT_EQ(escaped->get<std::string>(), std::string("a\0b", 3));
+}
+
+TEST(ParseStrictJsonTest, DepthIsCappedWhateverIsAsked) {
+  const std::string deep = std::string(300, '[') + std::string(300, ']');
+  auto parsed = ParseStrictJson(deep, {.max_bytes = 1 << 20, .max_depth = 1'000'000});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("deeper than 256"), std::string::npos);
+  const std::string ok = std::string(256, '[') + std::string(256, ']');
+  EXPECT_TRUE(ParseStrictJson(ok, {.max_bytes = 1 << 20, .max_depth = 1'000'000}).ok());
+}
+
 TEST(ParseStrictJsonTest, MatchesNlohmannOnMutatedDocuments) {
   // Documents like the ones parsed on hot paths, mutated at random (fixed seed): every variant
   // must be accepted or refused exactly as the reference does, with the same value.
