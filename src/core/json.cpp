@@ -39,6 +39,32 @@ const char* SkipPlainJson(const char* p, const char* end) {
       [](unsigned char c) { return kByteClasses[c] != kPlain; });
 }
 
+bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+// The length of the well-formed UTF-8 sequence starting at s[i] (whose first byte is >= 0x80),
+// or 0 if it is not one (overlong forms, surrogates and code points above U+10FFFF included).
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b0 = at(i);
+  const size_t left = s.size() - i;
+  if (b0 >= 0xC2 && b0 <= 0xDF) return left >= 2 && IsContinuation(at(i + 1)) ? 2 : 0;
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    if (left < 3 || !IsContinuation(at(i + 1)) || !IsContinuation(at(i + 2))) return 0;
+    if (b0 == 0xE0 && at(i + 1) < 0xA0) return 0;  // overlong
+    if (b0 == 0xED && at(i + 1) > 0x9F) return 0;  // a surrogate
+    return 3;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    if (left < 4 || !IsContinuation(at(i + 1)) || !IsContinuation(at(i + 2)) ||
+        !IsContinuation(at(i + 3)))
+      return 0;
+    if (b0 == 0xF0 && at(i + 1) < 0x90) return 0;  // overlong
+    if (b0 == 0xF4 && at(i + 1) > 0x8F) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
 // Key names are document structure, not values, so they may appear in messages; they are still
 // clipped and reduced to printable ASCII because the document may be hostile.
 std::string PrintableKey(std::string_view key) {
@@ -288,24 +314,6 @@ class StrictParser {
     }
   }
 
-  // The length of the well-formed UTF-8 sequence at p_ (first byte >= 0x80), or 0 (RFC 3629).
-  size_t Utf8Length() const {
-    const auto* u = reinterpret_cast<const unsigned char*>(p_);
-    const size_t left = static_cast<size_t>(end_ - p_);
-    auto cont = [&](size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
-      return i < left && u[i] >= lo && u[i] <= hi;
-    };
-    const unsigned char c = u[0];
-    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-    if (c == 0xE0) return cont(1, 0xA0) && cont(2) ? 3 : 0;
-    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(1) && cont(2) ? 3 : 0;
-    if (c == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
-    if (c == 0xF0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-    if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-    if (c == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
-    return 0;
-  }
-
   // A string at p_ (on its opening quote), unescaped into `out`.
   bool String(std::string& out) {
     ++p_;
@@ -320,7 +328,7 @@ class StrictParser {
         return true;
       }
       if (c >= 0x80) {
-        const size_t n = Utf8Length();
+        const size_t n = Utf8SequenceLength(std::string_view(p_, end_ - p_), 0);
         if (n == 0) return SyntaxError();
         out.append(p_, n);
         p_ += n;
@@ -396,32 +404,6 @@ StatusOr<Json> ParseStrictJson(std::string_view text, const JsonLimits& limits) 
 }
 
 namespace {
-
-bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
-
-// The length of the well-formed UTF-8 sequence starting at s[i] (whose first byte is >= 0x80),
-// or 0 if it is not one (overlong forms, surrogates and code points above U+10FFFF included).
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = at(i);
-  const size_t left = s.size() - i;
-  if (b0 >= 0xC2 && b0 <= 0xDF) return left >= 2 && IsContinuation(at(i + 1)) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    if (left < 3 || !IsContinuation(at(i + 1)) || !IsContinuation(at(i + 2))) return 0;
-    if (b0 == 0xE0 && at(i + 1) < 0xA0) return 0;  // overlong
-    if (b0 == 0xED && at(i + 1) > 0x9F) return 0;  // a surrogate
-    return 3;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    if (left < 4 || !IsContinuation(at(i + 1)) || !IsContinuation(at(i + 2)) ||
-        !IsContinuation(at(i + 3)))
-      return 0;
-    if (b0 == 0xF0 && at(i + 1) < 0x90) return 0;  // overlong
-    if (b0 == 0xF4 && at(i + 1) > 0x8F) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
 
 void AppendEscape(std::string& out, unsigned char c) {
   static constexpr char kHex[] = "0123456789abcdef";
