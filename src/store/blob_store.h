@@ -93,14 +93,30 @@ class BlobReader {
   virtual StatusOr<size_t> ReadAt(int64_t offset, char* buffer, size_t capacity) = 0;
 };
 
+// How a new writer will be fed: a hint a store may use to write faster, never a change of what
+// the writer does or promises.
+enum class WriteHint {
+  // Any pieces, any sizes; what most writers are (many small blobs, bodies as they arrive).
+  kDefault,
+  // One large blob, appended in pieces of a multiple of kStreamingAlignment bytes that start at
+  // addresses aligned to it (the last piece may be shorter). The filesystem store writes such
+  // pieces around the page cache (O_DIRECT), the disk write of each overlapping its hashing: no
+  // copy into the cache and no write-back left for the commit. Each Append then waits for the
+  // disk, so many small blobs must not ask for it.
+  kStreaming,
+};
+inline constexpr size_t kStreamingAlignment = 4096;
+
 // A store of blobs. Thread-safe: any number of threads (and, for the filesystem store, processes
 // sharing its root) may call any method at once.
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
 
-  // Starts a new blob. Fails with Internal if the store cannot make its temporary file.
-  virtual StatusOr<std::unique_ptr<BlobWriter>> NewWriter() = 0;
+  // Starts a new blob, fed as `hint` says. Fails with Internal if the store cannot make its
+  // temporary file.
+  virtual StatusOr<std::unique_ptr<BlobWriter>> NewWriter(WriteHint hint) = 0;
+  StatusOr<std::unique_ptr<BlobWriter>> NewWriter() { return NewWriter(WriteHint::kDefault); }
 
   // Whether the blob `sha256` is stored.
   virtual StatusOr<bool> Exists(std::string_view sha256) = 0;

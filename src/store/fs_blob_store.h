@@ -3,7 +3,9 @@
 // Layout under the root: blob <hex> lives at `<hex[0:2]>/<hex[2:4]>/<hex>`; writers stream into
 // `tmp/` and commit by fsync, rename into place and fsync of the folder, so a blob is either
 // absent or complete, even after a power cut. Folders are made 0700 and files 0600 (before the
-// umask). Several processes may share one root, e.g. replicas on a shared file system.
+// umask). Several processes may share one root, e.g. replicas on a shared file system. A
+// WriteHint::kStreaming writer writes its aligned pieces with O_DIRECT and native AIO (falling back
+// to the page cache where the file system or kernel lacks them); see docs/decisions.md.
 #pragma once
 
 #include <chrono>

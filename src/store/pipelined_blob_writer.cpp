@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <system_error>
 #include <utility>
 
@@ -14,6 +15,10 @@ Status Spent() {
 }
 
 }  // namespace
+
+void PipelinedBlobWriter::AlignedDelete::operator()(char* p) const {
+  ::operator delete[](p, std::align_val_t{kStreamingAlignment});
+}
 
 PipelinedBlobWriter::PipelinedBlobWriter(std::unique_ptr<BlobWriter> inner, size_t piece_bytes)
     : inner_(std::move(inner)), piece_bytes_(std::max<size_t>(piece_bytes, 1)) {}
@@ -48,7 +53,11 @@ StatusOr<std::span<char>> PipelinedBlobWriter::Space() {
     PORTICO_RETURN_IF_ERROR(Broken());
   }
   Piece& p = pieces_[filling_];
-  if (!p.data) p.data.reset(new char[piece_bytes_]);  // uninitialised: it is written before read
+  if (!p.data) {
+    // Uninitialised (written before read); aligned for a streaming writer (see WriteHint).
+    p.data.reset(
+        static_cast<char*>(::operator new[](piece_bytes_, std::align_val_t{kStreamingAlignment})));
+  }
   return std::span<char>(p.data.get() + p.size, piece_bytes_ - p.size);
 }
 

@@ -54,10 +54,13 @@ class PipelinedBlobWriter final : public BlobWriter {
   StatusOr<BlobInfo> CommitDeferred(std::optional<std::string> expected_sha256_hex) override;
 
  private:
+  struct AlignedDelete {
+    void operator()(char* p) const;
+  };
   struct Piece {
-    std::unique_ptr<char[]> data;
-    size_t size = 0;    // bytes filled
-    bool busy = false;  // queued for, or being stored by, the thread
+    std::unique_ptr<char[], AlignedDelete> data;  // aligned to kStreamingAlignment
+    size_t size = 0;                              // bytes filled
+    bool busy = false;                            // queued for, or being stored by, the thread
   };
 
   Status Submit();  // hands the piece being filled to the thread (starting it if needed)

@@ -98,7 +98,7 @@ StatusOr<std::string> AssetService::CheckUploadTarget(std::string_view raw, bool
 StatusOr<AssetRecord> AssetService::Upload(std::string_view raw, bool parents,
                                            const ByteSource& source) {
   PORTICO_ASSIGN_OR_RETURN(std::string path, CheckUploadTarget(raw, parents));
-  PORTICO_ASSIGN_OR_RETURN(auto inner, blobs_.NewWriter());
+  PORTICO_ASSIGN_OR_RETURN(auto inner, blobs_.NewWriter(store::WriteHint::kStreaming));
   // Receiving the next piece overlaps hashing and writing the previous one. On any failure the
   // writer is destroyed uncommitted: its thread stops and the partial blob is discarded.
   auto writer = std::make_unique<store::PipelinedBlobWriter>(std::move(inner), kUploadPiece);

@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <optional>
 #include <string>
 #include <thread>
@@ -417,6 +420,128 @@ TEST_F(BlobStoreTest, OpeningRemovesStaleTempFilesOnly) {
   ASSERT_NE(reopened, nullptr);
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_TRUE(fs::exists(fresh));
+}
+
+// A buffer aligned to kStreamingAlignment, as a streaming writer's caller supplies.
+struct AlignedBuffer {
+  explicit AlignedBuffer(size_t n)
+      : data(static_cast<char*>(::operator new[](n, std::align_val_t{kStreamingAlignment}))),
+        size(n) {}
+  ~AlignedBuffer() { ::operator delete[](data, std::align_val_t{kStreamingAlignment}); }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  std::string_view view(size_t n) const { return {data, n}; }
+  char* data;
+  size_t size;
+};
+
+// Streams `content` through a kStreaming writer in aligned pieces of `piece` bytes (the last one
+// whatever is left) and commits it.
+StatusOr<BlobInfo> PutStreaming(BlobStore& store, const std::string& content, size_t piece,
+                                std::optional<std::string> expected = std::nullopt) {
+  PORTICO_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer,
+                           store.NewWriter(WriteHint::kStreaming));
+  AlignedBuffer buffer(piece);
+  for (size_t at = 0; at < content.size(); at += piece) {
+    const size_t n = std::min(piece, content.size() - at);
+    std::memcpy(buffer.data, content.data() + at, n);
+    PORTICO_RETURN_IF_ERROR(writer->Append(buffer.view(n)));
+  }
+  return writer->Commit(std::move(expected));
+}
+
+// A streaming blob past the first reservation (64 MiB) with a tail that is not a whole block: the
+// bytes read back are the bytes written, and the file holds no reserved space beyond them.
+TEST_F(BlobStoreTest, StreamingBlobRoundTripsAndKeepsNoReservedSpace) {
+  std::string content;
+  for (int i = 0; i < 70; ++i) content += Pattern(1 << 20, 100 + i);
+  content += Pattern(1234, 99);
+  StatusOr<BlobInfo> info = PutStreaming(*store_, content, 1 << 20);
+  ASSERT_OK(info.status());
+  EXPECT_EQ(info->size, static_cast<int64_t>(content.size()));
+  EXPECT_EQ(info->sha256, crypto::Sha256Hex(content));
+  EXPECT_TRUE(ReadAll(info->sha256) == content);  // not EXPECT_EQ: no 70 MB diff on failure
+
+  ASSERT_EQ(VisibleFiles().size(), 1u);
+  struct stat st;
+  ASSERT_EQ(::stat(VisibleFiles()[0].c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, static_cast<off_t>(content.size()));
+  EXPECT_LT(static_cast<int64_t>(st.st_blocks) * 512,
+            static_cast<int64_t>(content.size()) + (1 << 20));
+  EXPECT_EQ(TempFileCount(), 0u);
+}
+
+// Ends exactly on a block boundary, all of it well inside one reservation: the file is cut back
+// to its bytes.
+TEST_F(BlobStoreTest, StreamingBlobEndingOnABlockBoundaryIsCutToItsSize) {
+  const std::string content = Pattern(3 * 8192, 5);
+  StatusOr<BlobInfo> info = PutStreaming(*store_, content, 8192);
+  ASSERT_OK(info.status());
+  EXPECT_EQ(info->size, 3 * 8192);
+  EXPECT_EQ(ReadAll(info->sha256), content);
+  struct stat st;
+  ASSERT_EQ(::stat(VisibleFiles().at(0).c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 3 * 8192);
+}
+
+// The hint promises aligned pieces; pieces that are not (an odd address, an odd length, or an
+// aligned piece at an odd offset after them) are still stored byte for byte.
+TEST_F(BlobStoreTest, StreamingWriterStoresMisalignedPiecesToo) {
+  StatusOr<std::unique_ptr<BlobWriter>> writer = store_->NewWriter(WriteHint::kStreaming);
+  ASSERT_OK(writer.status());
+  AlignedBuffer buffer(3 * 4096 + 1);
+  std::string content;
+  auto append = [&](size_t from, size_t n, uint64_t seed) {
+    const std::string bytes = Pattern(n, seed);
+    std::memcpy(buffer.data + from, bytes.data(), n);
+    content += bytes;
+    return (*writer)->Append(std::string_view(buffer.data + from, n));
+  };
+  ASSERT_OK(append(0, 4096, 1));      // aligned: written around the cache
+  ASSERT_OK(append(1, 4096, 2));      // an odd address: through the cache
+  ASSERT_OK(append(0, 4096, 3));      // aligned again, at offset 8192: around it
+  ASSERT_OK(append(0, 100, 4));       // an odd length
+  ASSERT_OK(append(0, 2 * 4096, 5));  // an aligned piece at an odd offset (12388)
+  StatusOr<BlobInfo> info = (*writer)->Commit(crypto::Sha256Hex(content));
+  ASSERT_OK(info.status());
+  EXPECT_EQ(info->size, static_cast<int64_t>(content.size()));
+  EXPECT_EQ(ReadAll(info->sha256), content);
+}
+
+TEST_F(BlobStoreTest, AbandonedOrMismatchedStreamingBlobLeavesNothing) {
+  const std::string content = Pattern(5 << 20, 11);
+  {
+    StatusOr<std::unique_ptr<BlobWriter>> writer = store_->NewWriter(WriteHint::kStreaming);
+    ASSERT_OK(writer.status());
+    AlignedBuffer buffer(1 << 20);
+    std::memcpy(buffer.data, content.data(), buffer.size);
+    ASSERT_OK((*writer)->Append(buffer.view(buffer.size)));
+    EXPECT_EQ(TempFileCount(), 1u);
+  }
+  EXPECT_EQ(TempFileCount(), 0u);
+
+  StatusOr<BlobInfo> info = PutStreaming(*store_, content, 1 << 20, std::string(64, 'a'));
+  EXPECT_EQ(info.status().error(), "digest_mismatch");
+  EXPECT_EQ(TempFileCount(), 0u);
+  EXPECT_TRUE(VisibleFiles().empty());
+}
+
+// Deferred commits of streaming blobs are complete at once, and Sync makes them durable.
+TEST_F(BlobStoreTest, StreamingBlobCommittedDeferredIsComplete) {
+  const std::string content = Pattern((2 << 20) + 10, 12);
+  StatusOr<std::unique_ptr<BlobWriter>> writer = store_->NewWriter(WriteHint::kStreaming);
+  ASSERT_OK(writer.status());
+  AlignedBuffer buffer(1 << 20);
+  for (size_t at = 0; at < content.size(); at += buffer.size) {
+    const size_t n = std::min(buffer.size, content.size() - at);
+    std::memcpy(buffer.data, content.data() + at, n);
+    ASSERT_OK((*writer)->Append(buffer.view(n)));
+  }
+  StatusOr<BlobInfo> info = (*writer)->CommitDeferred(std::nullopt);
+  ASSERT_OK(info.status());
+  EXPECT_TRUE(ReadAll(info->sha256) == content);
+  const std::vector<std::string> digests = {info->sha256};
+  EXPECT_OK(store_->Sync(digests));
 }
 
 TEST_F(BlobStoreTest, OpenRefusesAnEmptyRoot) {
