@@ -213,7 +213,7 @@ perf_profile_finish() {
   { perf report -i "$1.data" --stdio --no-children --sort dso -g none --percent-limit 0.5 2>/dev/null
     perf report -i "$1.data" --stdio --no-children --sort dso,symbol -g none --percent-limit 1 2>/dev/null
   } | grep -v '^#' | grep -v '^$' | cut -c1-160 >"$1.txt" || true
-  rm -f "$1.data"
+  [[ ${BENCH_PERF_KEEP:-0} == 1 ]] || rm -f "$1.data"  # BENCH_PERF_KEEP=1: keep it for perf report
 }
 
 # publish_wait OUT ERR PATH: publishes PATH and waits until every item is delivered, parked or

@@ -34,6 +34,20 @@ constexpr off_t kWritebackWindow = off_t{16} << 20;
 // FsBlobWriter::Reserve).
 constexpr off_t kReserveStep = off_t{64} << 20;
 
+// Blob <hex> lives at <root>/<hex[0:2]>/<hex>: 256 folders, ~40 blobs each at 10,000 and ~40,000
+// at 10 million (ext4's hashed directories and XFS's B-trees look names up in a folder of that size
+// in a few block reads). Layout 1 (before) added a level, <hex[2:4]>: with 65,536 folders nearly
+// every blob of a store of thousands had a folder of its own, each made and read separately
+// (MigrateLayout moves such a store).
+fs::path BlobFolder(const fs::path& root, std::string_view hex) {
+  return root / std::string(hex.substr(0, 2));
+}
+fs::path BlobPath(const fs::path& root, std::string_view hex) {
+  return BlobFolder(root, hex) / std::string(hex);
+}
+constexpr std::string_view kLayoutFile = "layout";
+constexpr std::string_view kLayout = "2\n";
+
 // A full disk or quota is the environment's, and may pass: Unavailable. Anything else is Internal.
 // Messages name the operation, never a path (they may reach a client).
 Status ErrnoStatus(std::string_view what, int err) {
@@ -327,14 +341,13 @@ class FsBlobWriter final : public BlobWriter {
     return info;
   }
 
-  // Moves the temporary file to its fan-out path, unless that blob is already there. `durable`:
-  // folders made and the rename are synced. Without it nothing is, and an existing copy is kept
-  // only if its bytes hash to its name (one left damaged by a power cut, never synced and so
-  // never named by a durable record, is replaced).
+  // Moves the temporary file to its path, unless that blob is already there. `durable`: a folder
+  // made and the rename are synced. Without it nothing is, and an existing copy is kept only if
+  // its bytes hash to its name (one left damaged by a power cut, never synced and so never named
+  // by a durable record, is replaced).
   Status Place(const std::string& hex, bool durable) {
-    const fs::path outer = root_ / hex.substr(0, 2);
-    const fs::path inner = outer / hex.substr(2, 2);
-    const fs::path target = inner / hex;
+    const fs::path folder = BlobFolder(root_, hex);
+    const fs::path target = BlobPath(root_, hex);
     struct stat st;
     if (::stat(target.c_str(), &st) == 0) {
       if (durable) return Status::Ok();  // immutable: keep the first copy
@@ -342,21 +355,19 @@ class FsBlobWriter final : public BlobWriter {
       if (intact) return Status::Ok();
     }
     // A concurrent writer of the same content may rename between the stat and here; rename
-    // then replaces an identical file atomically, which no reader can tell apart. The fan-out
-    // folders almost always exist: they are made only when the rename says they are missing
-    // (two mkdir calls per blob were about 5 % of the portal's CPU during a publish).
+    // then replaces an identical file atomically, which no reader can tell apart. The folder
+    // almost always exists: it is made only when the rename says it is missing (a mkdir call
+    // per blob was measurable in the portal's CPU during a publish).
     if (::rename(temp_path_.c_str(), target.c_str()) != 0) {
       if (errno != ENOENT) return ErrnoStatus("cannot move a blob into place", errno);
-      PORTICO_ASSIGN_OR_RETURN(bool made_outer, MakeFolder(outer));
-      if (made_outer && durable) PORTICO_RETURN_IF_ERROR(SyncFolder(root_));
-      PORTICO_ASSIGN_OR_RETURN(bool made_inner, MakeFolder(inner));
-      if (made_inner && durable) PORTICO_RETURN_IF_ERROR(SyncFolder(outer));
+      PORTICO_ASSIGN_OR_RETURN(bool made, MakeFolder(folder));
+      if (made && durable) PORTICO_RETURN_IF_ERROR(SyncFolder(root_));
       if (::rename(temp_path_.c_str(), target.c_str()) != 0) {
         return ErrnoStatus("cannot move a blob into place", errno);
       }
     }
     temp_exists_ = false;
-    return durable ? SyncFolder(inner) : Status::Ok();
+    return durable ? SyncFolder(folder) : Status::Ok();
   }
 
   // Whether the file at `path` is a regular file whose bytes hash to `hex`.
@@ -452,6 +463,82 @@ class FsBlobReader final : public BlobReader {
   int64_t position_ = 0;
 };
 
+bool IsHexPair(std::string_view name) {
+  return name.size() == 2 && std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// Writes <root>/layout (temporary file, fsync, rename, fsync of the root).
+Status WriteLayoutFile(const fs::path& root) {
+  const fs::path temp = root / "tmp" / "layout.new";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kFileMode);
+  if (fd < 0) return ErrnoStatus("cannot write the layout file", errno);
+  const bool written =
+      ::write(fd, kLayout.data(), kLayout.size()) == static_cast<ssize_t>(kLayout.size()) &&
+      ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!written || ::rename(temp.c_str(), (root / kLayoutFile).c_str()) != 0) {
+    const int failed = written ? errno : err;
+    ::unlink(temp.c_str());
+    return ErrnoStatus("cannot write the layout file", failed);
+  }
+  return SyncFolder(root);
+}
+
+// Brings a store to this layout, then records it in <root>/layout. A store without that file is
+// new or of layout 1: each blob found at <hex[0:2]>/<hex[2:4]>/<hex> is renamed to
+// <hex[0:2]>/<hex> and the emptied folder removed. One rename per blob, so a crash midway leaves
+// each blob whole at one of its two paths; the file is written last, so the next open finishes
+// the move. Anything else found in those folders is left where it is. A layout this version does
+// not know (a store written by a newer one) is refused.
+Status MigrateLayout(const fs::path& root) {
+  std::error_code ec;
+  const fs::path marker = root / kLayoutFile;
+  if (fs::exists(marker, ec)) {
+    char text[16];
+    int fd = ::open(marker.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    const ssize_t n = fd < 0 ? -1 : ::read(fd, text, sizeof text);
+    if (fd >= 0) ::close(fd);
+    if (n == static_cast<ssize_t>(kLayout.size()) && std::string_view(text, n) == kLayout) {
+      return Status::Ok();
+    }
+    return Status(Code::kPreconditionFailed, "unknown_blob_layout",
+                  "blob store: the store's layout file names a layout this version does not "
+                  "know (a store of a newer version?)");
+  }
+  for (fs::directory_iterator outer(root, ec), end; !ec && outer != end; outer.increment(ec)) {
+    const std::string outer_name = outer->path().filename();
+    if (!IsHexPair(outer_name) || !outer->is_directory(ec)) continue;
+    bool moved = false;
+    for (fs::directory_iterator inner(outer->path(), ec); !ec && inner != end;
+         inner.increment(ec)) {
+      const std::string inner_name = inner->path().filename();
+      if (!IsHexPair(inner_name) || !inner->is_directory(ec)) continue;
+      for (fs::directory_iterator blob(inner->path(), ec); !ec && blob != end; blob.increment(ec)) {
+        const std::string name = blob->path().filename();
+        if (!IsValidSha256Hex(name) || name.compare(0, 2, outer_name) != 0 ||
+            name.compare(2, 2, inner_name) != 0 || !blob->is_regular_file(ec)) {
+          continue;
+        }
+        // Another process opening the same store may have moved it first.
+        if (::rename(blob->path().c_str(), (outer->path() / name).c_str()) != 0 &&
+            errno != ENOENT) {
+          return ErrnoStatus("cannot move a blob to the current layout", errno);
+        }
+        moved = true;
+      }
+      if (ec) break;
+      ::rmdir(inner->path().c_str());  // fails, harmlessly, if something else is left in it
+    }
+    if (ec) break;
+    if (moved) PORTICO_RETURN_IF_ERROR(SyncFolder(outer->path()));
+  }
+  if (ec) return Internal("blob store: cannot read the store's folders: " + ec.message());
+  return WriteLayoutFile(root);
+}
+
 class FsBlobStore final : public BlobStore {
  public:
   explicit FsBlobStore(fs::path root) : root_(std::move(root)), temp_folder_(root_ / "tmp") {}
@@ -529,7 +616,7 @@ class FsBlobStore final : public BlobStore {
       if (rc != 0) return ErrnoStatus("cannot sync the store's file system", err);
       return Status::Ok();
     }
-    // A few blobs: each file, then each folder on its path (the renames and new folders).
+    // A few blobs: each file, then its folder (the rename) and the root (a new folder).
     std::vector<fs::path> folders;
     for (const std::string& digest : digests) {
       const fs::path path = PathFor(digest);
@@ -540,7 +627,6 @@ class FsBlobStore final : public BlobStore {
       ::close(fd);
       if (rc != 0) return ErrnoStatus("cannot sync a blob", err);
       folders.push_back(path.parent_path());
-      folders.push_back(path.parent_path().parent_path());
     }
     folders.push_back(root_);
     std::sort(folders.begin(), folders.end());
@@ -564,10 +650,8 @@ class FsBlobStore final : public BlobStore {
   const fs::path& temp_folder() const { return temp_folder_; }
 
  private:
-  // The fan-out path of a digest already checked by IsValidSha256Hex.
-  fs::path PathFor(std::string_view hex) const {
-    return root_ / std::string(hex.substr(0, 2)) / std::string(hex.substr(2, 2)) / std::string(hex);
-  }
+  // The path of a digest already checked by IsValidSha256Hex.
+  fs::path PathFor(std::string_view hex) const { return BlobPath(root_, hex); }
 
   // The size of a stored blob, or nullopt if it is not stored.
   StatusOr<std::optional<int64_t>> StatSize(std::string_view sha256) const {
@@ -599,6 +683,7 @@ StatusOr<std::unique_ptr<BlobStore>> OpenFsBlobStore(const FsBlobStoreOptions& o
   if (ec) return Internal("blob store: cannot resolve the root folder: " + ec.message());
   auto store = std::make_unique<FsBlobStore>(root);
   PORTICO_RETURN_IF_ERROR(MakeFolders(store->temp_folder()));
+  PORTICO_RETURN_IF_ERROR(MigrateLayout(root));
   store->RemoveStaleTemps(options.stale_temp_age);
   return std::unique_ptr<BlobStore>(std::move(store));
 }

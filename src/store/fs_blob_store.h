@@ -1,6 +1,7 @@
 // The filesystem implementation of BlobStore (blob_store.h).
 //
-// Layout under the root: blob <hex> lives at `<hex[0:2]>/<hex[2:4]>/<hex>`; writers stream into
+// Layout under the root: blob <hex> lives at `<hex[0:2]>/<hex>` (`layout` names the layout; a store
+// of the former `<hex[0:2]>/<hex[2:4]>/<hex>` is moved when opened); writers stream into
 // `tmp/` and commit by fsync, rename into place and fsync of the folder, so a blob is either
 // absent or complete, even after a power cut. Folders are made 0700 and files 0600 (before the
 // umask). Several processes may share one root, e.g. replicas on a shared file system. A
@@ -27,9 +28,10 @@ struct FsBlobStoreOptions {
   std::chrono::seconds stale_temp_age{3600};
 };
 
-// Opens (creating if needed) the store at `options.root` and deletes stale temporary files.
-// Fails with InvalidArgument for an empty root, Internal when the folders cannot be made or read.
-// Blocking.
+// Opens (creating if needed) the store at `options.root`, moves a store of the former layout to
+// the current one, and deletes stale temporary files. Fails with InvalidArgument for an empty root,
+// PreconditionFailed ("unknown_blob_layout") for a layout newer than this version's, Internal when
+// the folders cannot be made or read. Blocking.
 StatusOr<std::unique_ptr<BlobStore>> OpenFsBlobStore(const FsBlobStoreOptions& options);
 
 }  // namespace portico::store

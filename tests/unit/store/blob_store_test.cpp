@@ -8,10 +8,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <new>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/crypto/sha256.h"
@@ -65,11 +67,12 @@ class BlobStoreTest : public ::testing::Test {
     return out;
   }
 
-  // Every file under the root except the store's own `tmp` folder.
+  // Every file under the root except the store's own: `tmp/` and the `layout` file.
   std::vector<fs::path> VisibleFiles() const {
     std::vector<fs::path> files;
     for (const auto& entry : fs::recursive_directory_iterator(root())) {
-      if (entry.is_regular_file() && entry.path().parent_path() != root() / "tmp") {
+      if (entry.is_regular_file() && entry.path().parent_path() != root() / "tmp" &&
+          entry.path().parent_path() != root()) {
         files.push_back(entry.path());
       }
     }
@@ -92,7 +95,7 @@ class BlobStoreTest : public ::testing::Test {
   std::unique_ptr<BlobStore> store_;
 };
 
-TEST_F(BlobStoreTest, RoundTripStoresUnderFanOutPathWithPrivateModes) {
+TEST_F(BlobStoreTest, RoundTripStoresUnderItsFolderWithPrivateModes) {
   const std::string content = "hello, brand assets";
   StatusOr<BlobInfo> info = Put(content, 5);
   ASSERT_OK(info.status());
@@ -108,11 +111,10 @@ TEST_F(BlobStoreTest, RoundTripStoresUnderFanOutPathWithPrivateModes) {
   EXPECT_EQ(*size, static_cast<int64_t>(content.size()));
   EXPECT_EQ(ReadAll(hex), content);
 
-  const fs::path path = root() / hex.substr(0, 2) / hex.substr(2, 2) / hex;
+  const fs::path path = root() / hex.substr(0, 2) / hex;
   EXPECT_TRUE(fs::is_regular_file(path));
   EXPECT_EQ(ModeOf(path), 0600u);
   EXPECT_EQ(ModeOf(path.parent_path()), 0700u);
-  EXPECT_EQ(ModeOf(path.parent_path().parent_path()), 0700u);
   EXPECT_EQ(ModeOf(root() / "tmp"), 0700u);
   EXPECT_EQ(TempFileCount(), 0u);
 }
@@ -200,8 +202,7 @@ TEST_F(BlobStoreTest, SecondCommitOfSameContentIsIdempotentAndKeepsTheFirstFile)
   const std::string content = Pattern(5000, 3);
   StatusOr<BlobInfo> first = Put(content);
   ASSERT_OK(first.status());
-  const fs::path path =
-      root() / first->sha256.substr(0, 2) / first->sha256.substr(2, 2) / first->sha256;
+  const fs::path path = root() / first->sha256.substr(0, 2) / first->sha256;
   struct stat before;
   ASSERT_EQ(::stat(path.c_str(), &before), 0);
 
@@ -243,8 +244,7 @@ TEST_F(BlobStoreTest, DeferredCommitReplacesADamagedCopyAndKeepsAnIntactOne) {
   const std::string content = Pattern(5000, 7);
   StatusOr<BlobInfo> first = Put(content);
   ASSERT_OK(first.status());
-  const fs::path path =
-      root() / first->sha256.substr(0, 2) / first->sha256.substr(2, 2) / first->sha256;
+  const fs::path path = root() / first->sha256.substr(0, 2) / first->sha256;
   struct stat before;
   ASSERT_EQ(::stat(path.c_str(), &before), 0);
   auto deferred = [&] {
@@ -542,6 +542,71 @@ TEST_F(BlobStoreTest, StreamingBlobCommittedDeferredIsComplete) {
   EXPECT_TRUE(ReadAll(info->sha256) == content);
   const std::vector<std::string> digests = {info->sha256};
   EXPECT_OK(store_->Sync(digests));
+}
+
+// A store of the former layout (<hex[0:2]>/<hex[2:4]>/<hex>) is moved when opened: every blob
+// readable at once, the emptied folders gone, a foreign file left where it was, the layout
+// recorded; opening it again changes nothing.
+TEST_F(BlobStoreTest, OpeningMovesAStoreOfTheFormerLayout) {
+  store_.reset();
+  const fs::path old_root = dir_.path() / "old";
+  std::vector<std::pair<std::string, std::string>> blobs;  // digest, content
+  for (int i = 0; i < 40; ++i) {
+    std::string content = Pattern(1000 + i, 200 + i);
+    std::string hex = crypto::Sha256Hex(content);
+    fs::create_directories(old_root / hex.substr(0, 2) / hex.substr(2, 2));
+    std::ofstream(old_root / hex.substr(0, 2) / hex.substr(2, 2) / hex) << content;
+    blobs.emplace_back(hex, content);
+  }
+  fs::create_directories(old_root / "tmp");
+  const fs::path foreign =
+      old_root / blobs[0].first.substr(0, 2) / blobs[0].first.substr(2, 2) / "notes.txt";
+  std::ofstream(foreign) << "not a blob";
+
+  StatusOr<std::unique_ptr<BlobStore>> opened = OpenFsBlobStore({.root = old_root});
+  ASSERT_OK(opened.status());
+  for (const auto& [hex, content] : blobs) {
+    EXPECT_TRUE(fs::is_regular_file(old_root / hex.substr(0, 2) / hex)) << hex;
+    StatusOr<std::unique_ptr<BlobReader>> reader = (*opened)->Open(hex);
+    ASSERT_OK(reader.status());
+    std::string read(content.size(), '\0');
+    StatusOr<size_t> n = (*reader)->ReadAt(0, read.data(), read.size());
+    ASSERT_OK(n.status());
+    EXPECT_EQ(read, content);
+    if (hex != blobs[0].first) {
+      EXPECT_FALSE(fs::exists(old_root / hex.substr(0, 2) / hex.substr(2, 2))) << hex;
+    }
+  }
+  EXPECT_TRUE(fs::is_regular_file(foreign));
+  std::ifstream layout(old_root / "layout");
+  std::string text((std::istreambuf_iterator<char>(layout)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "2\n");
+
+  // New blobs land in the current layout; a second open finds nothing to move.
+  StatusOr<std::unique_ptr<BlobWriter>> writer = (*opened)->NewWriter();
+  ASSERT_OK(writer.status());
+  ASSERT_OK((*writer)->Append("after the move"));
+  StatusOr<BlobInfo> info = (*writer)->Commit(std::nullopt);
+  ASSERT_OK(info.status());
+  opened->reset();
+  StatusOr<std::unique_ptr<BlobStore>> again = OpenFsBlobStore({.root = old_root});
+  ASSERT_OK(again.status());
+  StatusOr<bool> exists = (*again)->Exists(info->sha256);
+  ASSERT_OK(exists.status());
+  EXPECT_TRUE(*exists);
+  exists = (*again)->Exists(blobs[7].first);
+  ASSERT_OK(exists.status());
+  EXPECT_TRUE(*exists);
+}
+
+TEST_F(BlobStoreTest, ANewStoreRecordsItsLayoutAndAnUnknownOneIsRefused) {
+  EXPECT_TRUE(fs::is_regular_file(root() / "layout"));
+  store_.reset();
+  std::ofstream(root() / "layout", std::ios::trunc) << "3\n";
+  StatusOr<std::unique_ptr<BlobStore>> opened = OpenFsBlobStore({.root = root()});
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Code::kPreconditionFailed);
+  EXPECT_EQ(opened.status().error(), "unknown_blob_layout");
 }
 
 TEST_F(BlobStoreTest, OpenRefusesAnEmptyRoot) {
