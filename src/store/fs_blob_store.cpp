@@ -208,9 +208,10 @@ class FsBlobWriter final : public BlobWriter {
       written = WriteDirect(data, size_);
       sha256_.Update(data);
     }
-    if (written == -EINVAL) {
-      // The device wants a larger alignment than kStreamingAlignment: this blob goes through
-      // the cache from here on (the piece is hashed already).
+    if (written == -EINVAL || written == -EOPNOTSUPP) {
+      // The device wants a larger alignment than kStreamingAlignment, or the file system takes
+      // O_DIRECT but not a direct write: this blob goes through the cache from here on (the
+      // piece is hashed already).
       streaming_ = false;
       PORTICO_RETURN_IF_ERROR(SetDirect(false));
       written = 0;
@@ -269,7 +270,11 @@ class FsBlobWriter final : public BlobWriter {
     if (end <= reserved_ || !can_reserve_) return Status::Ok();
     const off_t to = std::max(end, reserved_ + kReserveStep);
     must_trim_ = true;  // even a failed fallocate may have moved the size
-    if (::fallocate(fd_, 0, reserved_, to - reserved_) != 0) {
+    int rc;
+    do {
+      rc = ::fallocate(fd_, 0, reserved_, to - reserved_);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
       if (errno != EOPNOTSUPP && errno != ENOSYS && errno != ENOSPC && errno != EDQUOT) {
         return ErrnoStatus("cannot reserve space for a blob", errno);
       }
@@ -469,73 +474,98 @@ bool IsHexPair(std::string_view name) {
          });
 }
 
-// Writes <root>/layout (temporary file, fsync, rename, fsync of the root).
+// Writes <root>/layout: a temporary file of its own (several processes may open a store at
+// once, and all write the same text), fsync, rename, fsync of the root.
 Status WriteLayoutFile(const fs::path& root) {
-  const fs::path temp = root / "tmp" / "layout.new";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kFileMode);
+  const fs::path temp = root / "tmp" / ("layout-" + crypto::RandomHex(8));
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
   if (fd < 0) return ErrnoStatus("cannot write the layout file", errno);
-  const bool written =
-      ::write(fd, kLayout.data(), kLayout.size()) == static_cast<ssize_t>(kLayout.size()) &&
-      ::fsync(fd) == 0;
-  const int err = errno;
+  const ssize_t n = ::write(fd, kLayout.data(), kLayout.size());
+  int err = n < 0 ? errno : EIO;  // a short write sets no errno
+  const bool written = n == static_cast<ssize_t>(kLayout.size()) && ::fsync(fd) == 0;
+  if (n == static_cast<ssize_t>(kLayout.size()) && !written) err = errno;
   ::close(fd);
-  if (!written || ::rename(temp.c_str(), (root / kLayoutFile).c_str()) != 0) {
-    const int failed = written ? errno : err;
-    ::unlink(temp.c_str());
-    return ErrnoStatus("cannot write the layout file", failed);
+  if (written && ::rename(temp.c_str(), (root / kLayoutFile).c_str()) == 0) {
+    return SyncFolder(root);
   }
-  return SyncFolder(root);
+  if (written) err = errno;
+  ::unlink(temp.c_str());
+  return ErrnoStatus("cannot write the layout file", err);
+}
+
+// The names in `folder` (a snapshot, so the caller may rename and remove while it walks them).
+// A folder that is gone (another process finished with it) has none.
+StatusOr<std::vector<std::string>> NamesIn(const fs::path& folder) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  fs::directory_iterator it(folder, ec);
+  for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+    names.push_back(it->path().filename());
+  }
+  if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) return names;
+  if (ec) return Internal("blob store: cannot read the store's folders: " + ec.message());
+  return names;
+}
+
+// Whether `path` is a folder (false if it is anything else or gone).
+StatusOr<bool> IsFolder(const fs::path& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
+  if (errno == ENOENT) return false;
+  return ErrnoStatus("cannot read a folder of the store", errno);
 }
 
 // Brings a store to this layout, then records it in <root>/layout. A store without that file is
-// new or of layout 1: each blob found at <hex[0:2]>/<hex[2:4]>/<hex> is renamed to
-// <hex[0:2]>/<hex> and the emptied folder removed. One rename per blob, so a crash midway leaves
-// each blob whole at one of its two paths; the file is written last, so the next open finishes
-// the move. Anything else found in those folders is left where it is. A layout this version does
-// not know (a store written by a newer one) is refused.
+// new, of layout 1, or part-way through this move: each blob found at <hex[0:2]>/<hex[2:4]>/<hex>
+// is renamed to <hex[0:2]>/<hex> and the emptied folder removed. One rename per blob, so a crash
+// midway leaves each blob whole at one of its two paths; the file is written last, so the next
+// open finishes the move. Several processes may do it at once (each tolerates what another has
+// already moved or removed). Anything else found in those folders is left where it is. A layout
+// file with any other content (a newer version's layout, or damage) is refused.
 Status MigrateLayout(const fs::path& root) {
-  std::error_code ec;
   const fs::path marker = root / kLayoutFile;
-  if (fs::exists(marker, ec)) {
+  int fd = ::open(marker.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd >= 0) {
     char text[16];
-    int fd = ::open(marker.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    const ssize_t n = fd < 0 ? -1 : ::read(fd, text, sizeof text);
-    if (fd >= 0) ::close(fd);
+    const ssize_t n = ::read(fd, text, sizeof text);
+    ::close(fd);
     if (n == static_cast<ssize_t>(kLayout.size()) && std::string_view(text, n) == kLayout) {
       return Status::Ok();
     }
     return Status(Code::kPreconditionFailed, "unknown_blob_layout",
-                  "blob store: the store's layout file names a layout this version does not "
-                  "know (a store of a newer version?)");
+                  "blob store: the store's layout file does not name layout 2, the one this "
+                  "version knows (a store of a newer version, or a damaged file)");
   }
-  for (fs::directory_iterator outer(root, ec), end; !ec && outer != end; outer.increment(ec)) {
-    const std::string outer_name = outer->path().filename();
-    if (!IsHexPair(outer_name) || !outer->is_directory(ec)) continue;
+  if (errno != ENOENT) return ErrnoStatus("cannot read the layout file", errno);
+  PORTICO_ASSIGN_OR_RETURN(std::vector<std::string> outers, NamesIn(root));
+  for (const std::string& outer_name : outers) {
+    const fs::path outer = root / outer_name;
+    if (!IsHexPair(outer_name)) continue;
+    PORTICO_ASSIGN_OR_RETURN(bool outer_is_folder, IsFolder(outer));
+    if (!outer_is_folder) continue;
+    PORTICO_ASSIGN_OR_RETURN(std::vector<std::string> inners, NamesIn(outer));
     bool moved = false;
-    for (fs::directory_iterator inner(outer->path(), ec); !ec && inner != end;
-         inner.increment(ec)) {
-      const std::string inner_name = inner->path().filename();
-      if (!IsHexPair(inner_name) || !inner->is_directory(ec)) continue;
-      for (fs::directory_iterator blob(inner->path(), ec); !ec && blob != end; blob.increment(ec)) {
-        const std::string name = blob->path().filename();
+    for (const std::string& inner_name : inners) {
+      const fs::path inner = outer / inner_name;
+      if (!IsHexPair(inner_name)) continue;
+      PORTICO_ASSIGN_OR_RETURN(bool inner_is_folder, IsFolder(inner));
+      if (!inner_is_folder) continue;
+      PORTICO_ASSIGN_OR_RETURN(std::vector<std::string> names, NamesIn(inner));
+      for (const std::string& name : names) {
         if (!IsValidSha256Hex(name) || name.compare(0, 2, outer_name) != 0 ||
-            name.compare(2, 2, inner_name) != 0 || !blob->is_regular_file(ec)) {
+            name.compare(2, 2, inner_name) != 0) {
           continue;
         }
         // Another process opening the same store may have moved it first.
-        if (::rename(blob->path().c_str(), (outer->path() / name).c_str()) != 0 &&
-            errno != ENOENT) {
+        if (::rename((inner / name).c_str(), (outer / name).c_str()) != 0 && errno != ENOENT) {
           return ErrnoStatus("cannot move a blob to the current layout", errno);
         }
         moved = true;
       }
-      if (ec) break;
-      ::rmdir(inner->path().c_str());  // fails, harmlessly, if something else is left in it
+      ::rmdir(inner.c_str());  // fails, harmlessly, if something else is left in it
     }
-    if (ec) break;
-    if (moved) PORTICO_RETURN_IF_ERROR(SyncFolder(outer->path()));
+    if (moved) PORTICO_RETURN_IF_ERROR(SyncFolder(outer));
   }
-  if (ec) return Internal("blob store: cannot read the store's folders: " + ec.message());
   return WriteLayoutFile(root);
 }
 
