@@ -507,12 +507,21 @@ StatusOr<std::vector<std::string>> NamesIn(const fs::path& folder) {
   return names;
 }
 
-// Whether `path` is a folder (false if it is anything else or gone).
-StatusOr<bool> IsFolder(const fs::path& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
-  if (errno == ENOENT) return false;
-  return ErrnoStatus("cannot read a folder of the store", errno);
+// The folders in `folder` named by two hex digits (the levels of layout 1), a snapshot like
+// NamesIn's.
+StatusOr<std::vector<std::string>> HexPairFolders(const fs::path& folder) {
+  PORTICO_ASSIGN_OR_RETURN(std::vector<std::string> names, NamesIn(folder));
+  std::vector<std::string> folders;
+  for (std::string& name : names) {
+    if (!IsHexPair(name)) continue;
+    struct stat st;
+    if (::lstat((folder / name).c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;  // gone since it was listed
+      return ErrnoStatus("cannot read a folder of the store", errno);
+    }
+    if (S_ISDIR(st.st_mode)) folders.push_back(std::move(name));
+  }
+  return folders;
 }
 
 // Brings a store to this layout, then records it in <root>/layout. A store without that file is
@@ -537,19 +546,13 @@ Status MigrateLayout(const fs::path& root) {
                   "version knows (a store of a newer version, or a damaged file)");
   }
   if (errno != ENOENT) return ErrnoStatus("cannot read the layout file", errno);
-  PORTICO_ASSIGN_OR_RETURN(std::vector<std::string> outers, NamesIn(root));
+  PORTICO_ASSIGN_OR_RETURN(std::vector<std::string> outers, HexPairFolders(root));
   for (const std::string& outer_name : outers) {
     const fs::path outer = root / outer_name;
-    if (!IsHexPair(outer_name)) continue;
-    PORTICO_ASSIGN_OR_RETURN(bool outer_is_folder, IsFolder(outer));
-    if (!outer_is_folder) continue;
-    PORTICO_ASSIGN_OR_RETURN(std::vector<std::string> inners, NamesIn(outer));
+    PORTICO_ASSIGN_OR_RETURN(std::vector<std::string> inners, HexPairFolders(outer));
     bool moved = false;
     for (const std::string& inner_name : inners) {
       const fs::path inner = outer / inner_name;
-      if (!IsHexPair(inner_name)) continue;
-      PORTICO_ASSIGN_OR_RETURN(bool inner_is_folder, IsFolder(inner));
-      if (!inner_is_folder) continue;
       PORTICO_ASSIGN_OR_RETURN(std::vector<std::string> names, NamesIn(inner));
       for (const std::string& name : names) {
         if (!IsValidSha256Hex(name) || name.compare(0, 2, outer_name) != 0 ||
