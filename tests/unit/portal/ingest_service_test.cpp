@@ -140,7 +140,9 @@ TEST_F(Ingest, BlobsAreVerifiedAndPerTenant) {
 
 TEST_F(Ingest, ReadsABlobInAsFewReadsAsItsLengthAllowsAndNothingPastIt) {
   Bind("orgA", "alpha", "a1");
-  for (size_t size : {size_t{1}, size_t{200'000}, size_t{1} << 20, (size_t{5} << 20) / 2}) {
+  // 9 MiB + 5: a large blob, received through the pipelined, streaming writer.
+  for (size_t size : {size_t{1}, size_t{200'000}, size_t{1} << 20, (size_t{5} << 20) / 2,
+                      (size_t{9} << 20) + 5}) {
     std::string bytes(size, '\0');
     for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>('a' + i % 23);
     bytes += "trailing bytes past the Content-Length";  // never asked for
@@ -160,6 +162,29 @@ TEST_F(Ingest, ReadsABlobInAsFewReadsAsItsLengthAllowsAndNothingPastIt) {
     EXPECT_EQ(off, size);
     EXPECT_EQ(asked.size(), (size + (1u << 20) - 1) >> 20) << size;
     for (size_t a : asked) EXPECT_LE(a, size_t{1} << 20);
+    auto reader = blobs_->Open(r->receipt.sha256);
+    ASSERT_TRUE(reader.ok());
+    std::string stored(size, '\0');
+    auto n = (*reader)->ReadAt(0, stored.data(), stored.size());
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, size);
+    EXPECT_TRUE(stored == std::string_view(bytes).substr(0, size)) << size;
+  }
+  // A large body that ends early is refused too, and leaves no blob and no temporary file.
+  {
+    const std::string large((size_t{9} << 20) + 5, 'L');
+    size_t off = 0;
+    auto cut = ingest_->PutBlob(AuthorOf("orgA"), "alpha", "a1", crypto::Sha256Hex(large),
+                                static_cast<int64_t>(large.size()) + 100, [&](std::span<char> buf) {
+                                  size_t n = std::min(buf.size(), large.size() - off);
+                                  std::copy_n(large.data() + off, n, buf.data());
+                                  off += n;
+                                  return StatusOr<size_t>(n);
+                                });
+    ASSERT_FALSE(cut.ok());
+    EXPECT_EQ(cut.status().code(), Code::kInvalidArgument);
+    EXPECT_FALSE(*blobs_->Exists(crypto::Sha256Hex(large)));
+    EXPECT_TRUE(std::filesystem::is_empty(dir_ / "blobs" / "tmp"));
   }
   // A body that ends early is refused and leaves nothing.
   std::string bytes = "short body";
