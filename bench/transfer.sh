@@ -165,12 +165,18 @@ if [[ $DOWNLOAD != 1 ]]; then
   echo "download=skipped (BENCH_DOWNLOAD=$DOWNLOAD)" >>"$out/machine.txt"
 else
   log "publish: portico publish $asset_path --wait --json"
+  # Timed, with the portal's CPU, for the record (no target): the portal receives the 2 GiB blob.
+  pub_t0=$(date +%s.%N); pub_cpu0=$(cpu_ticks "$portal_pid")
   if ! publish_wait "$out/publish.json" "$out/publish.err" "$asset_path" ||
     [[ $(jq -r '[(.items // [])[] | select(.state != "delivered")] | length' "$out/publish.json") != 0 ]]; then
     download_ok=0
     log "publish failed or is not available: $(head -c 300 "$out/publish.err") $(head -c 300 "$out/publish.json" 2>/dev/null)"
   else
     echo "publish_via=$publish_via" >>"$out/machine.txt"
+    pub_s=$(awk -v a="$pub_t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
+    pub_cpu=$(awk -v a="$pub_cpu0" -v b="$(cpu_ticks "$portal_pid")" -v t="$clk_tck" 'BEGIN {printf "%.2f", (b - a) / t}')
+    echo "publish_seconds=$pub_s portal_cpu_seconds=$pub_cpu" >>"$out/machine.txt"
+    log "publish: ${pub_s} s, portal CPU ${pub_cpu} s"
   fi
 fi
 
