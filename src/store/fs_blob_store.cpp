@@ -211,9 +211,8 @@ class FsBlobWriter final : public BlobWriter {
     if (written == -EINVAL || written == -EOPNOTSUPP) {
       // The device wants a larger alignment than kStreamingAlignment, or the file system takes
       // O_DIRECT but not a direct write: this blob goes through the cache from here on (the
-      // piece is hashed already).
+      // piece is hashed already; the branch below writes it).
       streaming_ = false;
-      PORTICO_RETURN_IF_ERROR(SetDirect(false));
       written = 0;
     }
     if (written < 0)
@@ -226,7 +225,11 @@ class FsBlobWriter final : public BlobWriter {
           WriteAt(data.substr(static_cast<size_t>(written)), size_ + static_cast<off_t>(written)));
     }
     size_ += static_cast<int64_t>(data.size());
-    written_back_ = size_;  // nothing of it is in the page cache
+    if (static_cast<size_t>(written) == data.size()) {
+      written_back_ = size_;  // nothing of it is in the page cache
+    } else {
+      StartWriteback();
+    }
     return Status::Ok();
   }
 

@@ -21,17 +21,35 @@ constexpr size_t kUploadBuffer = 256 * 1024;
 // connection's I/O thread and back, so a 200 KB blob costs one hop instead of two or three.
 constexpr size_t kUploadReadMax = 1024 * 1024;
 
-// The calling thread's upload buffer, at least `size` bytes (handlers run on a fixed pool, so
-// this is a few MiB in all, allocated and faulted in once instead of per upload).
 // A blob of at least this size is received like the author's upload: into a
 // store::PipelinedBlobWriter over a kStreaming writer, so the next MiB is received while the
 // previous one is hashed and written around the page cache (a large publish does not fill it).
 constexpr int64_t kStreamFrom = int64_t{8} << 20;
 
+// The calling thread's upload buffer, at least `size` bytes (handlers run on a fixed pool, so
+// this is a few MiB in all, allocated and faulted in once instead of per upload).
 std::span<char> UploadBuffer(size_t size) {
   thread_local std::vector<char> buffer;
   if (buffer.size() < size) buffer.resize(size);
   return std::span<char>(buffer.data(), size);
+}
+
+// Reads exactly `length` bytes of `body` (a read fills the span unless the body ends), each read
+// into the span `space()` gives and handed to `fill(n)`, and asks for nothing past them: the end
+// of the body costs no further read. Returns the bytes read, fewer only if the body ended early.
+template <typename SpaceFn, typename FillFn>
+StatusOr<int64_t> ReceiveExactly(int64_t length, const ByteSource& body, SpaceFn space,
+                                 FillFn fill) {
+  int64_t total = 0;
+  while (total < length) {
+    PORTICO_ASSIGN_OR_RETURN(std::span<char> into, space());
+    const size_t want = static_cast<size_t>(std::min<int64_t>(length - total, into.size()));
+    PORTICO_ASSIGN_OR_RETURN(size_t n, body(into.first(want)));
+    if (n == 0) break;
+    total += static_cast<int64_t>(n);
+    PORTICO_RETURN_IF_ERROR(fill(into.first(n)));
+  }
+  return total;
 }
 
 // The status a dry run returns from its transaction to roll it back.
@@ -282,33 +300,24 @@ StatusOr<BlobUpload> IngestService::PutBlob(const Caller& caller, const std::str
   if (*content_length < 0) return InvalidArgument("the Content-Length is negative");
   std::unique_ptr<store::BlobWriter> writer;
   int64_t total = 0;
-  // Both ways read exactly Content-Length bytes (a read fills the span unless the body ends),
-  // and ask for nothing past them: the end of the body costs no further read.
   if (*content_length >= kStreamFrom) {
     PORTICO_ASSIGN_OR_RETURN(auto inner, blobs_.NewWriter(store::WriteHint::kStreaming));
     auto piped = std::make_unique<store::PipelinedBlobWriter>(std::move(inner));
-    while (total < *content_length) {
-      PORTICO_ASSIGN_OR_RETURN(std::span<char> space, piped->Space());
-      const size_t want =
-          static_cast<size_t>(std::min<int64_t>(*content_length - total, space.size()));
-      PORTICO_ASSIGN_OR_RETURN(size_t n, body(space.first(want)));
-      if (n == 0) break;
-      total += static_cast<int64_t>(n);
-      PORTICO_RETURN_IF_ERROR(piped->Fill(n));
-    }
+    PORTICO_ASSIGN_OR_RETURN(total,
+                             ReceiveExactly(
+                                 *content_length, body, [&] { return piped->Space(); },
+                                 [&](std::span<char> got) { return piped->Fill(got.size()); }));
     writer = std::move(piped);
   } else {
     PORTICO_ASSIGN_OR_RETURN(writer, blobs_.NewWriter());
     std::span<char> buffer =
         UploadBuffer(static_cast<size_t>(std::clamp<int64_t>(*content_length, 1, kUploadReadMax)));
-    while (total < *content_length) {
-      const size_t want =
-          static_cast<size_t>(std::min<int64_t>(*content_length - total, buffer.size()));
-      PORTICO_ASSIGN_OR_RETURN(size_t n, body(buffer.first(want)));
-      if (n == 0) break;
-      total += static_cast<int64_t>(n);
-      PORTICO_RETURN_IF_ERROR(writer->Append(std::string_view(buffer.data(), n)));
-    }
+    PORTICO_ASSIGN_OR_RETURN(
+        total, ReceiveExactly(
+                   *content_length, body, [&] { return StatusOr<std::span<char>>(buffer); },
+                   [&](std::span<char> got) {
+                     return writer->Append(std::string_view(got.data(), got.size()));
+                   }));
   }
   if (total != *content_length) {
     return InvalidArgument("the body ended after " + std::to_string(total) + " of " +

@@ -115,14 +115,8 @@ TEST_F(Ingest, BlobsAreVerifiedAndPerTenant) {
   std::string other = crypto::Sha256Hex("something else");
   std::string bytes = "not the right bytes";
   size_t off = 0;
-  auto bad =
-      ingest_->PutBlob(AuthorOf("orgA"), "alpha", "a1", other, static_cast<int64_t>(bytes.size()),
-                       [&](std::span<char> buf) -> StatusOr<size_t> {
-                         size_t n = std::min(buf.size(), bytes.size() - off);
-                         std::copy_n(bytes.data() + off, n, buf.data());
-                         off += n;
-                         return n;
-                       });
+  auto bad = ingest_->PutBlob(AuthorOf("orgA"), "alpha", "a1", other,
+                              static_cast<int64_t>(bytes.size()), Feed(bytes, off));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().error(), "digest_mismatch");
   EXPECT_FALSE(*blobs_->Exists(other));
@@ -148,15 +142,12 @@ TEST_F(Ingest, ReadsABlobInAsFewReadsAsItsLengthAllowsAndNothingPastIt) {
     bytes += "trailing bytes past the Content-Length";  // never asked for
     size_t off = 0;
     std::vector<size_t> asked;
-    auto r = ingest_->PutBlob(AuthorOf("orgA"), "alpha", "a1",
-                              crypto::Sha256Hex(std::string_view(bytes).substr(0, size)),
-                              static_cast<int64_t>(size), [&](std::span<char> buf) {
-                                asked.push_back(buf.size());
-                                size_t n = std::min(buf.size(), bytes.size() - off);
-                                std::copy_n(bytes.data() + off, n, buf.data());
-                                off += n;
-                                return StatusOr<size_t>(n);
-                              });
+    auto r = ingest_->PutBlob(
+        AuthorOf("orgA"), "alpha", "a1", crypto::Sha256Hex(std::string_view(bytes).substr(0, size)),
+        static_cast<int64_t>(size), [&, feed = Feed(bytes, off)](std::span<char> buf) {
+          asked.push_back(buf.size());
+          return feed(buf);
+        });
     ASSERT_TRUE(r.ok()) << size << ": " << r.status().ToString();
     EXPECT_EQ(r->receipt.size, static_cast<int64_t>(size));
     EXPECT_EQ(off, size);
@@ -175,12 +166,7 @@ TEST_F(Ingest, ReadsABlobInAsFewReadsAsItsLengthAllowsAndNothingPastIt) {
     const std::string large((size_t{9} << 20) + 5, 'L');
     size_t off = 0;
     auto cut = ingest_->PutBlob(AuthorOf("orgA"), "alpha", "a1", crypto::Sha256Hex(large),
-                                static_cast<int64_t>(large.size()) + 100, [&](std::span<char> buf) {
-                                  size_t n = std::min(buf.size(), large.size() - off);
-                                  std::copy_n(large.data() + off, n, buf.data());
-                                  off += n;
-                                  return StatusOr<size_t>(n);
-                                });
+                                static_cast<int64_t>(large.size()) + 100, Feed(large, off));
     ASSERT_FALSE(cut.ok());
     EXPECT_EQ(cut.status().code(), Code::kInvalidArgument);
     EXPECT_FALSE(*blobs_->Exists(crypto::Sha256Hex(large)));
@@ -190,12 +176,7 @@ TEST_F(Ingest, ReadsABlobInAsFewReadsAsItsLengthAllowsAndNothingPastIt) {
   std::string bytes = "short body";
   size_t off = 0;
   auto short_body = ingest_->PutBlob(AuthorOf("orgA"), "alpha", "a1", crypto::Sha256Hex(bytes), 100,
-                                     [&](std::span<char> buf) {
-                                       size_t n = std::min(buf.size(), bytes.size() - off);
-                                       std::copy_n(bytes.data() + off, n, buf.data());
-                                       off += n;
-                                       return StatusOr<size_t>(n);
-                                     });
+                                     Feed(bytes, off));
   ASSERT_FALSE(short_body.ok());
   EXPECT_EQ(short_body.status().code(), Code::kInvalidArgument);
   EXPECT_FALSE(*blobs_->Exists(crypto::Sha256Hex(bytes)));

@@ -71,19 +71,23 @@ class PortalFixture : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
 
+  // A request body handing out `bytes` from `offset` on, advancing it (both must outlive it).
+  static ByteSource Feed(std::string_view bytes, size_t& offset) {
+    return [bytes, &offset](std::span<char> buf) -> StatusOr<size_t> {
+      size_t n = std::min(buf.size(), bytes.size() - offset);
+      std::copy_n(bytes.data() + offset, n, buf.data());
+      offset += n;
+      return n;
+    };
+  }
+
   // Uploads `bytes` to the tenant and returns their digest.
   std::string Upload(const std::string& org, const std::string& tenant, const std::string& author,
                      const std::string& bytes) {
     std::string digest = crypto::Sha256Hex(bytes);
     size_t offset = 0;
-    auto r =
-        ingest_->PutBlob(AuthorOf(org), tenant, author, digest, static_cast<int64_t>(bytes.size()),
-                         [&](std::span<char> buf) -> StatusOr<size_t> {
-                           size_t n = std::min(buf.size(), bytes.size() - offset);
-                           std::copy_n(bytes.data() + offset, n, buf.data());
-                           offset += n;
-                           return n;
-                         });
+    auto r = ingest_->PutBlob(AuthorOf(org), tenant, author, digest,
+                              static_cast<int64_t>(bytes.size()), Feed(bytes, offset));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return digest;
   }
